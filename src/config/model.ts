@@ -1,0 +1,145 @@
+/**
+ * The iam.yaml model: the one declarative file every Ory config, the compose file and the secrets are rendered from.
+ * This file is the contract between config loading (src/config), renderers (src/templates), runtimes (src/runtime),
+ * servers and keys. Fields may be added; renaming or removing one breaks every consumer.
+ *
+ * Durations are strings like "60s", "5m", "500ms" in YAML and are normalised to milliseconds in the resolved model.
+ */
+
+export type RuntimePreference = 'auto' | 'compose' | 'native'
+export type TokenAlgorithm = 'RS256' | 'ES256'
+export type RouteAuth = 'anonymous' | 'session'
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS'
+
+export interface PortsConfig {
+  kratosPublic: number // 4433
+  kratosAdmin: number // 4434
+  ketoRead: number // 4466
+  ketoWrite: number // 4467
+  oathkeeperProxy: number // 4455
+  oathkeeperApi: number // 4456
+  batchAuth: number // 4470
+  roleWebhook: number // 4471
+  mailUi: number // 4436 (mail catcher web UI)
+  mailSmtp: number // 1025 (mail catcher SMTP)
+}
+
+export interface KratosConfig {
+  /** Kratos' public base URL as browsers and the gateway see it. Default http://127.0.0.1:<kratosPublic>/ */
+  publicUrl: string
+  /** Where the self-service UI lives (login/registration pages). */
+  uiUrl: string
+  allowedReturnUrls: string[]
+  /** Identity traits beyond the always-required email. */
+  traits: {name: boolean}
+  methods: {password: boolean; code: boolean}
+  /** SMTP connection URI; default points at the bundled mail catcher. May be ${ENV_VAR}. */
+  smtpUrl: string
+  /** Sender address for courier mails. */
+  fromAddress: string
+}
+
+export interface NamespaceConfig {
+  name: string
+  /** Relations of objects in this namespace, e.g. Role has `member`. */
+  relations: string[]
+}
+
+export interface KetoConfig {
+  namespaces: NamespaceConfig[]
+  /** Keto's `limit.max_batch_check_size`. */
+  maxBatchCheckSize: number
+}
+
+export interface TokensConfig {
+  /** `iss` of minted id_tokens. */
+  issuer: string
+  /** id_token lifetime in ms (YAML: "60s"). */
+  ttlMs: number
+  algorithm: TokenAlgorithm
+  /** Clock skew verifiers tolerate, in ms (YAML: "5s"). Part of the key drain window. */
+  clockSkewMs: number
+  /** How often verifiers refetch the JWKS, in ms (YAML: "30s"). Part of the key drain window. */
+  jwksRefreshMs: number
+}
+
+export interface RolesConfig {
+  /** When true: role webhook rendered into Kratos hooks, roles copied into id_token claims. */
+  enabled: boolean
+  /** Keto namespace holding roles: `Role:<role>#member@<identity id>`. */
+  namespace: string
+  relation: string
+}
+
+/** One permission check of an `anyOf` authorization; `object` may use `{param}` from the route's match. */
+export interface PermissionCheck {
+  namespace: string
+  object: string
+  relation: string
+}
+
+export interface RouteAuthorization {
+  /** Allowed when the session's roles include any of these (checked on id_token/session claims). */
+  roles?: string[]
+  /** Allowed when any of these Keto checks is allowed for the subject (answered by batch-auth). */
+  anyOf?: PermissionCheck[]
+}
+
+export interface RouteConfig {
+  id: string
+  /**
+   * Oathkeeper glob URL match, e.g. `http://127.0.0.1:4455/tenants/{tenant}/<**>`. `{name}` marks a named path
+   * parameter matching one path segment, usable in `anyOf[].object`.
+   */
+  match: string
+  methods: HttpMethod[]
+  /** Upstream base URL requests are forwarded to. */
+  upstream: string
+  /** Remove this prefix from the path before forwarding (optional). */
+  stripPath?: string
+  auth: RouteAuth
+  /** `aud` of the id_token minted for this route. */
+  audience: string
+  authorization?: RouteAuthorization
+}
+
+export interface SeedIdentity {
+  email: string
+  /** May be ${ENV_VAR}. */
+  password?: string
+  name?: string
+  roles: string[]
+}
+
+export interface SeedConfig {
+  identities: SeedIdentity[]
+  /** Keto text form: `Namespace:object#relation@subject` or `...@Namespace:object#relation`. */
+  tuples: string[]
+}
+
+export interface IamConfig {
+  /** Schema version of iam.yaml itself. */
+  version: 1
+  project: string
+  /** Ory image tag for the compose runtime. Default v26.2.0. */
+  oryVersion: string
+  runtime: RuntimePreference
+  ports: PortsConfig
+  kratos: KratosConfig
+  keto: KetoConfig
+  tokens: TokensConfig
+  roles: RolesConfig
+  routes: RouteConfig[]
+  seed: SeedConfig
+}
+
+/** Where things live inside a project directory (relative paths). */
+export const PROJECT_FILES = {
+  config: 'iam.yaml',
+  /** Secrets (mode 0600, gitignored): KRATOS_SECRETS_COOKIE, KRATOS_SECRETS_CIPHER, ROLE_WEBHOOK_SECRET, ... */
+  secrets: '.env',
+  renderedDir: 'ory',
+  jwks: 'ory/oathkeeper/jwks.json',
+  /** Runtime state: pid files, logs, SQLite databases. Gitignored. */
+  stateDir: '.iam',
+} as const
