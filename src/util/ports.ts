@@ -1,0 +1,116 @@
+import {readFile, readdir, readlink} from 'node:fs/promises'
+import {createServer} from 'node:net'
+
+/**
+ * Asks the kernel for a free TCP port on `host` by binding port 0 and releasing it. The port can in theory be taken
+ * again before the caller binds it; callers that start servers on it should treat a bind failure as retryable.
+ */
+export async function getFreePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.unref()
+    server.once('error', reject)
+    server.listen({port: 0, host, exclusive: true}, () => {
+      const address = server.address()
+      if (address === null || typeof address === 'string') {
+        server.close()
+        reject(new Error(`could not read the port bound on ${host}`))
+        return
+      }
+      const {port} = address
+      server.close((error) => (error ? reject(error) : resolve(port)))
+    })
+  })
+}
+
+/** True when nothing listens on `port` at `host` (we could bind it ourselves). */
+export async function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const server = createServer()
+    server.unref()
+    server.once('error', () => resolve(false))
+    server.listen({port, host, exclusive: true}, () => {
+      server.close(() => resolve(true))
+    })
+  })
+}
+
+export interface PortOwner {
+  pid: number
+  /** The process's command line (or its `comm` when the command line is unreadable). */
+  command: string
+}
+
+/**
+ * Best effort: names the process holding a listening TCP socket on `port` (any address, IPv4 or IPv6) so errors can
+ * say "port 4433 is already in use by <process>". Linux only (reads /proc/net/tcp{,6} and /proc/<pid>/fd); returns
+ * undefined elsewhere, when the socket belongs to another user's process we cannot inspect, or on any read error.
+ */
+export async function describePortOwner(port: number): Promise<PortOwner | undefined> {
+  if (process.platform !== 'linux') return undefined
+  try {
+    const inodes = new Set<string>()
+    for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      let text: string
+      try {
+        text = await readFile(file, 'utf8')
+      } catch {
+        continue
+      }
+      for (const inode of listeningInodes(text, port)) inodes.add(inode)
+    }
+    if (inodes.size === 0) return undefined
+    const pids = (await readdir('/proc')).filter((entry) => /^\d+$/.test(entry))
+    for (const pid of pids) {
+      let fds: string[]
+      try {
+        fds = await readdir(`/proc/${pid}/fd`)
+      } catch {
+        continue
+      }
+      for (const fd of fds) {
+        let target: string
+        try {
+          target = await readlink(`/proc/${pid}/fd/${fd}`)
+        } catch {
+          continue
+        }
+        const match = /^socket:\[(\d+)\]$/.exec(target)
+        if (match?.[1] && inodes.has(match[1])) return {pid: Number(pid), command: await processCommand(pid)}
+      }
+    }
+    return undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Inodes of sockets in LISTEN state (st = 0A) on `port`, parsed from the text of /proc/net/tcp or tcp6. */
+export function listeningInodes(procNetTcp: string, port: number): string[] {
+  const inodes: string[] = []
+  for (const line of procNetTcp.split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/)
+    // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+    const local = fields[1]
+    const state = fields[3]
+    const inode = fields[9]
+    if (!local || !state || !inode) continue
+    const portHex = local.split(':').at(-1)
+    if (state === '0A' && portHex !== undefined && Number.parseInt(portHex, 16) === port && inode !== '0') inodes.push(inode)
+  }
+  return inodes
+}
+
+async function processCommand(pid: string): Promise<string> {
+  try {
+    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean).join(' ')
+    if (cmdline) return cmdline
+  } catch {
+    // fall through to comm
+  }
+  try {
+    return (await readFile(`/proc/${pid}/comm`, 'utf8')).trim()
+  } catch {
+    return `pid ${pid}`
+  }
+}
