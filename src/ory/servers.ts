@@ -37,7 +37,9 @@ export const ORY_SPECS: Record<OryServer, OryServerSpec> = {
     module: 'github.com/ory/keto',
     buildTags: ['sqlite'],
     cgo: true,
-    dropReplaces: ['github.com/ory/keto/proto'],
+    // `replace github.com/ory/keto/proto => ./proto` stays: the installer fills ./proto with a stand-in
+    // (src/install/recipe.ts), because the proxy's published proto module lacks types Keto v0.14.0 compiles against.
+    dropReplaces: [],
     buildInfoPackage: 'github.com/ory/keto/internal/driver/config',
   },
   kratos: {

@@ -1,5 +1,7 @@
 import {readFile, readdir, readlink} from 'node:fs/promises'
-import {createServer} from 'node:net'
+import {createServer, type AddressInfo, type Server} from 'node:net'
+
+import {environmentError} from '../errors.js'
 
 /**
  * Asks the kernel for a free TCP port on `host` by binding port 0 and releasing it. The port can in theory be taken
@@ -21,6 +23,29 @@ export async function getFreePort(host = '127.0.0.1'): Promise<number> {
       server.close((error) => (error ? reject(error) : resolve(port)))
     })
   })
+}
+
+/**
+ * Free ports for several names at once, all distinct: each is held until every one is allocated, so the kernel
+ * cannot hand out the same port twice (which calling getFreePort() in a loop allows).
+ */
+export async function getFreePorts<K extends string>(names: readonly K[], host = '127.0.0.1'): Promise<Record<K, number>> {
+  const servers: Server[] = []
+  try {
+    const ports = {} as Record<K, number>
+    for (const name of names) {
+      const server = createServer()
+      server.unref()
+      servers.push(server)
+      ports[name] = await new Promise<number>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen({port: 0, host, exclusive: true}, () => resolve((server.address() as AddressInfo).port))
+      })
+    }
+    return ports
+  } finally {
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()))))
+  }
 }
 
 /** True when nothing listens on `port` at `host` (we could bind it ourselves). */
@@ -112,5 +137,24 @@ async function processCommand(pid: string): Promise<string> {
     return (await readFile(`/proc/${pid}/comm`, 'utf8')).trim()
   } catch {
     return `pid ${pid}`
+  }
+}
+
+/**
+ * Throws PORT_IN_USE (exit 3) naming the first port of `ports` that something already listens on, and the process
+ * holding it when it can be found. Check before starting a server: Keto v0.14.0 does not exit when one of its ports
+ * is taken, it hangs until stopped, so a bind failure would otherwise surface only as a readiness timeout.
+ */
+export async function assertPortsFree(ports: Record<string, number>, o: {host?: string; what?: string} = {}): Promise<void> {
+  const host = o.host ?? '127.0.0.1'
+  for (const [name, port] of Object.entries(ports)) {
+    if (await isPortFree(port, host)) continue
+    const owner = await describePortOwner(port)
+    const label = o.what ? `${o.what} ${name}` : name
+    const by = owner ? ` by pid ${owner.pid} (${owner.command})` : ''
+    throw environmentError('PORT_IN_USE', `Port ${port} (${label}) on ${host} is already in use${by}.`, {
+      suggestion: owner ? `Stop pid ${owner.pid} or choose another port.` : 'Stop the process using it or choose another port.',
+      details: {port, host, name, ...(owner ? {pid: owner.pid, command: owner.command} : {})},
+    })
   }
 }
