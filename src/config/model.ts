@@ -43,6 +43,12 @@ export interface NamespaceConfig {
   name: string
   /** Relations of objects in this namespace, e.g. Role has `member`. */
   relations: string[]
+  /**
+   * Subject types each relation accepts, for the Ory Permission Language (`related: {member: (User | SubjectSet<Role,
+   * "member">)[]}`): a namespace name (`User`) or a subject set (`Role#member`). Filled by the config loader for every
+   * relation (default `['User']`); optional only so hand-built configs in tests stay short.
+   */
+  subjects?: Record<string, string[]>
 }
 
 export interface KetoConfig {

@@ -1,0 +1,110 @@
+import {ORY_IMAGE_VERSION} from '../ory/servers.js'
+import type {HttpMethod, IamConfig, NamespaceConfig, PortsConfig, RouteConfig} from './model.js'
+
+/**
+ * The one place defaults live. `defaultConfig(project)` is the starter configuration `iam init --yes` writes,
+ * including one example route of each kind; iam.yaml keys that are absent take their value from it (see
+ * parseConfig), except `routes` and `seed`, which are empty when absent.
+ */
+
+export const DEFAULT_PORTS: Readonly<PortsConfig> = Object.freeze({
+  kratosPublic: 4433,
+  kratosAdmin: 4434,
+  ketoRead: 4466,
+  ketoWrite: 4467,
+  oathkeeperProxy: 4455,
+  oathkeeperApi: 4456,
+  batchAuth: 4470,
+  roleWebhook: 4471,
+  mailUi: 4436,
+  mailSmtp: 1025,
+})
+
+/** Where the example routes forward to: the user's own application. */
+export const EXAMPLE_UPSTREAM = 'http://127.0.0.1:8080'
+export const DEFAULT_UI_URL = 'http://127.0.0.1:3000/'
+
+/** Subject types of a relation whose `subjects` are not declared. */
+export const DEFAULT_RELATION_SUBJECTS: readonly string[] = Object.freeze(['User'])
+
+export const ALL_METHODS: readonly HttpMethod[] = Object.freeze(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'])
+const WRITE_METHODS: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
+
+export interface DefaultBasis {
+  /** Ports the derived URLs use (publicUrl, issuer, SMTP URL, route matches). */
+  ports?: Partial<PortsConfig>
+  /** The UI URL allowedReturnUrls defaults to. */
+  uiUrl?: string
+  /** When false the admin example route checks Keto (anyOf) instead of session roles. Default true. */
+  roles?: boolean
+}
+
+export function defaultNamespaces(): NamespaceConfig[] {
+  return [
+    {name: 'User', relations: [], subjects: {}},
+    {name: 'Role', relations: ['member'], subjects: {member: ['User']}},
+    {name: 'Tenant', relations: ['member'], subjects: {member: ['User']}},
+  ]
+}
+
+/** The complete starter model for a project; URLs are derived from the ports in `basis`. */
+export function defaultConfig(project: string, basis: DefaultBasis = {}): IamConfig {
+  const ports: PortsConfig = {...DEFAULT_PORTS, ...basis.ports}
+  const uiUrl = basis.uiUrl ?? DEFAULT_UI_URL
+  const rolesEnabled = basis.roles ?? true
+  return {
+    version: 1,
+    project,
+    oryVersion: ORY_IMAGE_VERSION,
+    runtime: 'auto',
+    ports,
+    kratos: {
+      publicUrl: `http://127.0.0.1:${ports.kratosPublic}/`,
+      uiUrl,
+      allowedReturnUrls: [uiUrl],
+      traits: {name: true},
+      methods: {password: true, code: false},
+      smtpUrl: `smtp://127.0.0.1:${ports.mailSmtp}/?disable_starttls=true`,
+      fromAddress: 'no-reply@example.com',
+    },
+    keto: {namespaces: defaultNamespaces(), maxBatchCheckSize: 10},
+    tokens: {
+      issuer: `http://127.0.0.1:${ports.oathkeeperProxy}/`,
+      ttlMs: 60_000,
+      algorithm: 'RS256',
+      clockSkewMs: 5_000,
+      jwksRefreshMs: 30_000,
+    },
+    roles: {enabled: rolesEnabled, namespace: 'Role', relation: 'member'},
+    routes: exampleRoutes(project, ports.oathkeeperProxy, rolesEnabled),
+    seed: {identities: [], tuples: []},
+  }
+}
+
+function exampleRoutes(project: string, proxyPort: number, rolesEnabled: boolean): RouteConfig[] {
+  const base = `http://127.0.0.1:${proxyPort}`
+  const audience = `${project}-api`
+  const adminCheck = {namespace: 'Role', object: 'admin', relation: 'member'}
+  return [
+    {id: 'public', match: `${base}/public/<**>`, methods: ['GET', 'HEAD'], upstream: EXAMPLE_UPSTREAM, auth: 'anonymous', audience},
+    {
+      id: 'admin',
+      match: `${base}/admin/<**>`,
+      methods: [...WRITE_METHODS],
+      upstream: EXAMPLE_UPSTREAM,
+      auth: 'session',
+      audience,
+      // Without the role webhook sessions carry no roles, so ask Keto for the same fact instead.
+      authorization: rolesEnabled ? {roles: ['admin']} : {anyOf: [adminCheck]},
+    },
+    {
+      id: 'tenant',
+      match: `${base}/tenants/{tenant}/<**>`,
+      methods: [...WRITE_METHODS],
+      upstream: EXAMPLE_UPSTREAM,
+      auth: 'session',
+      audience,
+      authorization: {anyOf: [adminCheck, {namespace: 'Tenant', object: '{tenant}', relation: 'member'}]},
+    },
+  ]
+}

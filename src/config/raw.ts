@@ -1,0 +1,104 @@
+import {parseDuration} from './duration.js'
+import {defaultConfig, DEFAULT_RELATION_SUBJECTS} from './defaults.js'
+import type {IamConfig, NamespaceConfig, PortsConfig, RolesConfig, RouteConfig, RuntimePreference, SeedIdentity, TokenAlgorithm} from './model.js'
+
+/** iam.yaml as written (after schema validation): every key optional except the required ones; durations as text. */
+export interface RawConfig {
+  version: 1
+  project: string
+  oryVersion?: string
+  runtime?: RuntimePreference
+  ports?: Partial<PortsConfig>
+  kratos?: {
+    publicUrl?: string
+    uiUrl?: string
+    allowedReturnUrls?: string[]
+    traits?: {name?: boolean}
+    methods?: {password?: boolean; code?: boolean}
+    smtpUrl?: string
+    fromAddress?: string
+  }
+  keto?: {namespaces?: (Omit<NamespaceConfig, 'relations'> & {relations?: string[]})[]; maxBatchCheckSize?: number}
+  tokens?: {issuer?: string; ttl?: string; algorithm?: TokenAlgorithm; clockSkew?: string; jwksRefresh?: string}
+  roles?: Partial<RolesConfig>
+  /** Routes are written exactly as the model holds them. */
+  routes?: RouteConfig[]
+  seed?: {identities?: (Omit<SeedIdentity, 'roles'> & {roles?: string[]})[]; tuples?: string[]}
+}
+
+/** YAML key of each model duration field. */
+export const DURATION_KEYS = {ttlMs: 'ttl', clockSkewMs: 'clockSkew', jwksRefreshMs: 'jwksRefresh'} as const
+
+function duration(text: string | undefined, fallback: number): number {
+  return text === undefined ? fallback : (parseDuration(text) ?? fallback)
+}
+
+function namespace(ns: NonNullable<NonNullable<RawConfig['keto']>['namespaces']>[number]): NamespaceConfig {
+  const relations = ns.relations ?? []
+  const subjects = Object.fromEntries(relations.map((r) => [r, [...(ns.subjects?.[r] ?? DEFAULT_RELATION_SUBJECTS)]]))
+  return {name: ns.name, relations: [...relations], subjects}
+}
+
+function route(r: RouteConfig): RouteConfig {
+  const authorization = r.authorization
+    ? {
+        ...(r.authorization.roles ? {roles: [...r.authorization.roles]} : {}),
+        ...(r.authorization.anyOf ? {anyOf: r.authorization.anyOf.map((c) => ({namespace: c.namespace, object: c.object, relation: c.relation}))} : {}),
+      }
+    : undefined
+  return {
+    id: r.id,
+    match: r.match,
+    methods: [...r.methods],
+    upstream: r.upstream,
+    ...(r.stripPath === undefined ? {} : {stripPath: r.stripPath}),
+    auth: r.auth,
+    audience: r.audience,
+    ...(authorization ? {authorization} : {}),
+  }
+}
+
+/** The resolved model: absent keys from defaultConfig (routes and seed empty when absent), durations in ms. */
+export function toModel(raw: RawConfig): IamConfig {
+  const d = defaultConfig(raw.project, {ports: raw.ports, uiUrl: raw.kratos?.uiUrl})
+  const k = raw.kratos ?? {}
+  const t = raw.tokens ?? {}
+  return {
+    version: 1,
+    project: raw.project,
+    oryVersion: raw.oryVersion ?? d.oryVersion,
+    runtime: raw.runtime ?? d.runtime,
+    ports: d.ports,
+    kratos: {
+      publicUrl: k.publicUrl ?? d.kratos.publicUrl,
+      uiUrl: d.kratos.uiUrl,
+      allowedReturnUrls: [...(k.allowedReturnUrls ?? d.kratos.allowedReturnUrls)],
+      traits: {...d.kratos.traits, ...k.traits},
+      methods: {...d.kratos.methods, ...k.methods},
+      smtpUrl: k.smtpUrl ?? d.kratos.smtpUrl,
+      fromAddress: k.fromAddress ?? d.kratos.fromAddress,
+    },
+    keto: {
+      namespaces: raw.keto?.namespaces ? raw.keto.namespaces.map(namespace) : d.keto.namespaces,
+      maxBatchCheckSize: raw.keto?.maxBatchCheckSize ?? d.keto.maxBatchCheckSize,
+    },
+    tokens: {
+      issuer: t.issuer ?? d.tokens.issuer,
+      ttlMs: duration(t.ttl, d.tokens.ttlMs),
+      algorithm: t.algorithm ?? d.tokens.algorithm,
+      clockSkewMs: duration(t.clockSkew, d.tokens.clockSkewMs),
+      jwksRefreshMs: duration(t.jwksRefresh, d.tokens.jwksRefreshMs),
+    },
+    roles: {...d.roles, ...raw.roles},
+    routes: (raw.routes ?? []).map(route),
+    seed: {
+      identities: (raw.seed?.identities ?? []).map((i) => ({
+        email: i.email,
+        ...(i.password === undefined ? {} : {password: i.password}),
+        ...(i.name === undefined ? {} : {name: i.name}),
+        roles: [...(i.roles ?? [])],
+      })),
+      tuples: [...(raw.seed?.tuples ?? [])],
+    },
+  }
+}

@@ -1,0 +1,289 @@
+import {findEnvRefs, hasEnvRefs, malformedEnvRef} from './env.js'
+import {didYouMean, formatPath, type ConfigPath, type RawIssue} from './issues.js'
+import {MatchSyntaxError, overlapWitness, parseRouteMatch, type ParsedMatch} from './match.js'
+import type {IamConfig, NamespaceConfig} from './model.js'
+import type {RawConfig} from './raw.js'
+import {parseTupleString, TupleSyntaxError} from './tuples.js'
+
+/**
+ * Fields where `${VAR}` is allowed: secrets and URLs (which often differ per machine or carry credentials).
+ * `*` stands for any list index. Everywhere else a reference is an error: route matches, ports and names must be
+ * static so iam can check them.
+ */
+export const ENV_REF_FIELDS = [
+  'kratos.publicUrl',
+  'kratos.uiUrl',
+  'kratos.allowedReturnUrls[*]',
+  'kratos.smtpUrl',
+  'tokens.issuer',
+  'routes[*].upstream',
+  'seed.identities[*].password',
+] as const
+
+const KRATOS_MIN_PASSWORD = 8
+
+function fieldPattern(path: ConfigPath): string {
+  return formatPath(path.map((s) => (typeof s === 'number' ? -1 : s))).replace(/\[-1\]/g, '[*]')
+}
+
+/** Cross-field rules the JSON schema cannot express. `raw` has passed the schema; `config` is its resolved model. */
+export function semanticIssues(raw: RawConfig, config: IamConfig): RawIssue[] {
+  const issues: RawIssue[] = []
+  envRefIssues(raw, [], issues)
+  portIssues(raw, config, issues)
+  urlIssues(config, issues)
+  if (!config.kratos.methods.password && !config.kratos.methods.code) {
+    issues.push({path: ['kratos', 'methods'], message: 'enable at least one login method', allowed: ['password: true', 'code: true']})
+  }
+  raw.keto?.namespaces?.forEach((ns, i) => {
+    for (const relation of Object.keys(ns.subjects ?? {})) {
+      if (!(ns.relations ?? []).includes(relation)) {
+        issues.push({path: ['keto', 'namespaces', i, 'subjects', relation], at: 'key', message: `"${relation}" is not one of this namespace's relations`, allowed: ns.relations ?? []})
+      }
+    }
+  })
+  const namespaces = namespaceIssues(config, issues)
+  roleIssues(config, namespaces, issues)
+  routeIssues(config, namespaces, issues)
+  seedIssues(config, namespaces, issues)
+  return issues
+}
+
+function envRefIssues(value: unknown, path: ConfigPath, issues: RawIssue[]): void {
+  if (typeof value === 'string') {
+    const bad = malformedEnvRef(value)
+    if (bad !== undefined) {
+      issues.push({path, message: `malformed environment reference near "${bad}"`, allowed: ['${NAME}', '${NAME:-default}', '$${ for a literal ${']})
+    } else if (hasEnvRefs(value) && !(ENV_REF_FIELDS as readonly string[]).includes(fieldPattern(path))) {
+      const names = findEnvRefs(value).map((r) => r.name)
+      issues.push({path, message: `environment references (\${${names.join('}, ${')}}) are only allowed in secret and URL fields`, allowed: [...ENV_REF_FIELDS]})
+    }
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => envRefIssues(v, [...path, i], issues))
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) envRefIssues(v, [...path, k], issues)
+  }
+}
+
+function portIssues(raw: RawConfig, config: IamConfig, issues: RawIssue[]): void {
+  const owner = new Map<number, string>()
+  const explicit = new Set(Object.keys(raw.ports ?? {}))
+  // Explicit ports first so a clash with a default is reported on the line the user wrote.
+  const keys = [...Object.keys(config.ports).filter((k) => !explicit.has(k)), ...explicit]
+  for (const key of keys) {
+    const port = config.ports[key as keyof IamConfig['ports']]
+    const other = owner.get(port)
+    if (other === undefined) owner.set(port, key)
+    else {
+      const at = explicit.has(key) ? key : other
+      const clash = at === key ? other : key
+      issues.push({path: ['ports', at], message: `port ${port} is also used by ports.${clash}${explicit.has(clash) ? '' : ' (default)'}; every service needs its own port`})
+    }
+  }
+}
+
+function checkUrl(value: string, path: ConfigPath, protocols: string[], issues: RawIssue[]): void {
+  if (value.includes('${')) return
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    issues.push({path, message: `${JSON.stringify(value)} is not a URL`, allowed: protocols.map((p) => `${p}//…`)})
+    return
+  }
+  if (!protocols.includes(url.protocol)) {
+    issues.push({path, message: `${JSON.stringify(value)} uses ${url.protocol.slice(0, -1)}`, allowed: protocols.map((p) => `${p}//…`)})
+  }
+}
+
+const HTTP = ['http:', 'https:']
+
+function urlIssues(config: IamConfig, issues: RawIssue[]): void {
+  checkUrl(config.kratos.publicUrl, ['kratos', 'publicUrl'], HTTP, issues)
+  checkUrl(config.kratos.uiUrl, ['kratos', 'uiUrl'], HTTP, issues)
+  config.kratos.allowedReturnUrls.forEach((u, i) => checkUrl(u, ['kratos', 'allowedReturnUrls', i], HTTP, issues))
+  checkUrl(config.kratos.smtpUrl, ['kratos', 'smtpUrl'], ['smtp:', 'smtps:'], issues)
+  checkUrl(config.tokens.issuer, ['tokens', 'issuer'], HTTP, issues)
+  if (!/^[^\s@]+@[^\s@]+$/.test(config.kratos.fromAddress)) {
+    issues.push({path: ['kratos', 'fromAddress'], message: `${JSON.stringify(config.kratos.fromAddress)} is not an email address`})
+  }
+  config.routes.forEach((r, i) => checkUrl(r.upstream, ['routes', i, 'upstream'], HTTP, issues))
+}
+
+type NamespaceIndex = Map<string, NamespaceConfig>
+
+function namespaceIssues(config: IamConfig, issues: RawIssue[]): NamespaceIndex {
+  const index: NamespaceIndex = new Map()
+  config.keto.namespaces.forEach((ns, i) => {
+    if (index.has(ns.name)) issues.push({path: ['keto', 'namespaces', i, 'name'], message: `namespace "${ns.name}" is declared twice`})
+    else index.set(ns.name, ns)
+  })
+  config.keto.namespaces.forEach((ns, i) => {
+    for (const relation of Object.keys(ns.subjects ?? {})) {
+      const types = ns.subjects?.[relation] ?? []
+      types.forEach((type, k) => {
+        const [name, rel] = type.split('#') as [string, string | undefined]
+        const path = ['keto', 'namespaces', i, 'subjects', relation, k]
+        const target = index.get(name)
+        if (!target) {
+          const declared = [...index.keys()]
+          const hint = name === 'User' ? ' (subjects of a relation default to [User]; declare subjects or a User namespace)' : didYouMean(name, declared)
+          issues.push({path, message: `subject type "${name}" of relation ${relation} is not a declared namespace${hint}`, allowed: declared})
+        } else if (rel !== undefined && !target.relations.includes(rel)) {
+          issues.push({path, message: `namespace ${name} has no relation "${rel}"`, allowed: target.relations})
+        }
+      })
+    }
+  })
+  return index
+}
+
+function requireRelation(index: NamespaceIndex, namespace: string, relation: string, nsPath: ConfigPath, relPath: ConfigPath, issues: RawIssue[]): void {
+  const ns = index.get(namespace)
+  if (!ns) {
+    const declared = [...index.keys()]
+    issues.push({path: nsPath, message: `namespace "${namespace}" is not declared in keto.namespaces${didYouMean(namespace, declared)}`, allowed: declared})
+  } else if (!ns.relations.includes(relation)) {
+    issues.push({path: relPath, message: `namespace ${namespace} has no relation "${relation}"${didYouMean(relation, ns.relations)}`, allowed: ns.relations})
+  }
+}
+
+function roleIssues(config: IamConfig, index: NamespaceIndex, issues: RawIssue[]): void {
+  const used = config.roles.enabled || config.seed.identities.some((i) => i.roles.length > 0)
+  if (used) requireRelation(index, config.roles.namespace, config.roles.relation, ['roles', 'namespace'], ['roles', 'relation'], issues)
+}
+
+function routeIssues(config: IamConfig, index: NamespaceIndex, issues: RawIssue[]): void {
+  const ids = new Map<string, number>()
+  const parsed: (ParsedMatch | undefined)[] = []
+  config.routes.forEach((route, i) => {
+    const base: ConfigPath = ['routes', i]
+    const first = ids.get(route.id)
+    if (first !== undefined) issues.push({path: [...base, 'id'], message: `route id "${route.id}" is already used by routes[${first}]`})
+    else ids.set(route.id, i)
+
+    let match: ParsedMatch | undefined
+    try {
+      match = parseRouteMatch(route.match)
+    } catch (error) {
+      if (!(error instanceof MatchSyntaxError)) throw error
+      issues.push({path: [...base, 'match'], offset: error.index, message: `invalid match: ${error.message}`, allowed: ['http://host:port/path/{param}/<**> (Oathkeeper glob in <…>, {name} = one path segment)']})
+    }
+    parsed.push(match)
+    if (match && route.stripPath !== undefined) stripPathIssue(route.match, match, route.stripPath, [...base, 'stripPath'], issues)
+
+    const authz = route.authorization
+    if (!authz) return
+    const authzPath = [...base, 'authorization']
+    if (route.auth === 'anonymous') {
+      issues.push({path: authzPath, at: 'key', message: 'an anonymous route has no subject to authorize', allowed: ['auth: session', 'no authorization']})
+      return
+    }
+    if (authz.roles && authz.anyOf) {
+      issues.push({path: authzPath, at: 'key', message: 'use either roles or anyOf, not both (put a role check into anyOf as {namespace: Role, object: <role>, relation: member})'})
+    } else if (!authz.roles && !authz.anyOf) {
+      issues.push({path: authzPath, at: 'key', message: 'authorization needs roles or anyOf', allowed: ['roles', 'anyOf']})
+    }
+    if (authz.roles && !config.roles.enabled) {
+      issues.push({
+        path: [...authzPath, 'roles'],
+        at: 'key',
+        message: 'roles are only in sessions when roles.enabled is true; enable roles or check Keto with anyOf instead',
+      })
+    }
+    authz.anyOf?.forEach((check, k) => {
+      const checkPath = [...authzPath, 'anyOf', k]
+      requireRelation(index, check.namespace, check.relation, [...checkPath, 'namespace'], [...checkPath, 'relation'], issues)
+      objectParamIssues(check.object, match, [...checkPath, 'object'], issues)
+    })
+  })
+  overlapIssues(config, parsed, issues)
+}
+
+function objectParamIssues(object: string, match: ParsedMatch | undefined, path: ConfigPath, issues: RawIssue[]): void {
+  const re = /\{([^{}]*)\}/g
+  for (const m of object.matchAll(re)) {
+    const name = m[1]!
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      issues.push({path, offset: m.index, message: `"{${name}}" is not a parameter name`})
+    } else if (match && !match.params.includes(name)) {
+      const declared = match.params.map((p) => `{${p}}`)
+      issues.push({
+        path,
+        offset: m.index,
+        message: `parameter {${name}} is not declared in this route's match${didYouMean(name, match.params)}`,
+        allowed: declared.length > 0 ? declared : ['a {name} segment in the match'],
+      })
+    }
+  }
+  const stray = object.replace(re, '').search(/[{}]/)
+  if (stray !== -1) issues.push({path, message: `unbalanced "{" or "}" in ${JSON.stringify(object)}`})
+}
+
+function stripPathIssue(source: string, match: ParsedMatch, stripPath: string, path: ConfigPath, issues: RawIssue[]): void {
+  // The match's path as text, with "\0" where a parameter or glob starts (anything may follow there).
+  const flat = match.parts.map((p) => (p.kind === 'lit' ? p.text : '\0')).join('')
+  const pathStart = flat.indexOf('/', flat.indexOf('://') + 3)
+  const matchPath = flat.slice(pathStart)
+  for (let k = 0; k < stripPath.length && k < matchPath.length; k++) {
+    if (matchPath[k] === '\0') return
+    if (matchPath[k] !== stripPath[k]) {
+      issues.push({path, message: `${JSON.stringify(stripPath)} is not a prefix of the match's path (${source})`})
+      return
+    }
+  }
+  if (stripPath.length > matchPath.length) issues.push({path, message: `${JSON.stringify(stripPath)} is longer than the match's path (${source})`})
+}
+
+function overlapIssues(config: IamConfig, parsed: (ParsedMatch | undefined)[], issues: RawIssue[]): void {
+  const routes = config.routes
+  for (let j = 1; j < routes.length; j++) {
+    for (let i = 0; i < j; i++) {
+      const a = parsed[i]
+      const b = parsed[j]
+      if (!a || !b) continue
+      const method = routes[j]!.methods.find((m) => routes[i]!.methods.includes(m))
+      if (!method) continue
+      const url = overlapWitness(a, b, [routes[i]!.match, routes[j]!.match])
+      if (url === undefined) continue
+      issues.push({
+        path: ['routes', j, 'match'],
+        message: `overlaps route "${routes[i]!.id}" (routes[${i}]): both match ${method} ${url}; Oathkeeper answers 500 when two rules match one request, so make the matches or the methods disjoint`,
+      })
+    }
+  }
+}
+
+function seedIssues(config: IamConfig, index: NamespaceIndex, issues: RawIssue[]): void {
+  const emails = new Map<string, number>()
+  config.seed.identities.forEach((identity, i) => {
+    const base: ConfigPath = ['seed', 'identities', i]
+    const email = identity.email.toLowerCase()
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(identity.email)) issues.push({path: [...base, 'email'], message: `${JSON.stringify(identity.email)} is not an email address`})
+    const first = emails.get(email)
+    if (first !== undefined) issues.push({path: [...base, 'email'], message: `${identity.email} is already seeded by seed.identities[${first}]`})
+    else emails.set(email, i)
+    if (identity.name !== undefined && !config.kratos.traits.name) {
+      issues.push({path: [...base, 'name'], at: 'key', message: 'the identity schema has no name trait; set kratos.traits.name: true or remove the name'})
+    }
+    if (identity.password !== undefined && !hasEnvRefs(identity.password) && identity.password.length < KRATOS_MIN_PASSWORD) {
+      issues.push({path: [...base, 'password'], message: `Kratos rejects passwords shorter than ${KRATOS_MIN_PASSWORD} characters`})
+    }
+  })
+  config.seed.tuples.forEach((text, i) => {
+    const path: ConfigPath = ['seed', 'tuples', i]
+    try {
+      const tuple = parseTupleString(text)
+      requireRelation(index, tuple.namespace, tuple.relation, path, path, issues)
+      if ('subject_set' in tuple) {
+        const set = tuple.subject_set
+        if (set.relation === '') {
+          if (!index.has(set.namespace)) issues.push({path, message: `subject namespace "${set.namespace}" is not declared`, allowed: [...index.keys()]})
+        } else requireRelation(index, set.namespace, set.relation, path, path, issues)
+      }
+    } catch (error) {
+      if (!(error instanceof TupleSyntaxError)) throw error
+      issues.push({path, message: error.message, allowed: ['Namespace:object#relation@subject_id', 'Namespace:object#relation@Namespace:object#relation']})
+    }
+  })
+}

@@ -1,0 +1,48 @@
+import {describe, expect, it} from 'vitest'
+
+import {overlapWitness, parseRouteMatch, toOathkeeperRegexp} from '../../src/config/match.js'
+import {formatTuple, parseTupleString} from '../../src/config/tuples.js'
+
+const overlap = (a: string, b: string): string | undefined => overlapWitness(parseRouteMatch(a), parseRouteMatch(b), [a, b])
+
+describe('route matches', () => {
+  it('lists parameters in order', () => {
+    expect(parseRouteMatch('http://127.0.0.1:4455/orgs/{org}/projects/{project}/<**>').params).toEqual(['org', 'project'])
+  })
+
+  it('converts to Oathkeeper regexp strategy with one capture group per <…> part', () => {
+    expect(toOathkeeperRegexp('http://127.0.0.1:4455/tenants/{tenant}/<**>')).toEqual({
+      url: 'http://127.0.0.1:4455/tenants/<[^/]+>/<.*>',
+      groups: ['tenant', null],
+      params: {tenant: 0},
+    })
+    expect(toOathkeeperRegexp('<{http,https}>://h/<*>.<[!a-c]>/<?>/{id}').url).toBe('<(?:http|https)>://h/<[^./]*>.<[^a-c]>/<[^./]>/<[^/]+>')
+  })
+
+  it('finds a URL two overlapping matches share, and none for disjoint ones', () => {
+    expect(overlap('http://h/a/<**>', 'http://h/a/b')).toBe('http://h/a/b')
+    expect(overlap('http://h/t/{id}', 'http://h/t/<*>')).toBe('http://h/t/x')
+    expect(overlap('<{http,https}>://h/a', 'https://h/a')).toBe('https://h/a')
+    expect(overlap('http://h/t/{id}', 'http://h/t/{id}/x')).toBeUndefined()
+    expect(overlap('http://h/<[a-c]>', 'http://h/<[d-f]>')).toBeUndefined()
+    expect(overlap('http://h/<[!a]>', 'http://h/a')).toBeUndefined()
+    expect(overlap('http://h/<*>', 'http://h/a/b')).toBeUndefined()
+  })
+})
+
+describe('relation tuples in text form', () => {
+  it('parses subject ids and subject sets', () => {
+    expect(parseTupleString('Role:admin#member@4f1c-9')).toEqual({namespace: 'Role', object: 'admin', relation: 'member', subject_id: '4f1c-9'})
+    expect(parseTupleString('Tenant:acme#member@(Role:admin#member)')).toEqual({
+      namespace: 'Tenant',
+      object: 'acme',
+      relation: 'member',
+      subject_set: {namespace: 'Role', object: 'admin', relation: 'member'},
+    })
+    expect(formatTuple(parseTupleString(' Doc:a:b#view@User:u#x '))).toBe('Doc:a:b#view@User:u#x')
+  })
+
+  it.each(['Role:admin#member', 'Role#member@x', ':a#b@c', 'Role:#member@x', 'Role:a#@x'])('refuses %s', (text) => {
+    expect(() => parseTupleString(text)).toThrow(/tuple|empty/)
+  })
+})

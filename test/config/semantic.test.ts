@@ -1,0 +1,166 @@
+import {describe, expect, it} from 'vitest'
+
+import {parseConfig} from '../../src/config/load.js'
+import {issueOf, issuesOf, MINIMAL, withRoutes} from './helpers.js'
+
+const route = (id: string, match: string, extra = '', methods = '[GET]'): string =>
+  `  - id: ${id}\n    match: ${match}\n    methods: ${methods}\n    upstream: http://127.0.0.1:8080\n    auth: session\n    audience: api\n${extra}`
+
+describe('routes', () => {
+  it('route ids are unique', () => {
+    const issue = issueOf(withRoutes(route('a', 'http://127.0.0.1:4455/a') + route('a', 'http://127.0.0.1:4455/b')))
+    expect(issue).toMatchObject({line: 10, column: 9, path: 'routes[1].id', message: 'route id "a" is already used by routes[0]'})
+  })
+
+  it('a syntax error in a match is located inside the string', () => {
+    const issue = issueOf(withRoutes(route('a', 'http://127.0.0.1:4455/a/<**')))
+    expect(issue).toMatchObject({line: 5, column: 36, path: 'routes[0].match', message: 'invalid match: unclosed "<": a glob part must end with ">"'})
+    const quoted = issueOf(withRoutes(route('a', '"http://127.0.0.1:4455/t/x{id}"')))
+    expect(quoted).toMatchObject({line: 5, column: 38, message: expect.stringContaining('whole path segment')})
+  })
+
+  it.each([
+    ['/a/<**>', 'full URL starting with a scheme'],
+    ['http:///a', 'no host'],
+    ['http://127.0.0.1:4455', 'no path'],
+    ['http://127.0.0.1:4455/a?x=1', 'without query'],
+    ['http://127.0.0.1:4455/{a}/{a}', 'appears twice'],
+    ['http://127.0.0.1:4455/a/<[a-z>', 'unclosed "["'],
+    ['http://127.0.0.1:4455/a/>', 'without a matching "<"'],
+    ['"http://127.0.0.1:4455/a/{1x}"', 'parameter is written {name}'],
+  ])('rejects the match %s', (match, message) => {
+    expect(issueOf(withRoutes(route('a', match))).message).toContain(message)
+  })
+
+  it('two routes with the same match and a common method overlap', () => {
+    const issue = issueOf(withRoutes(route('a', 'http://127.0.0.1:4455/a/<**>', '', '[GET, POST]') + route('b', 'http://127.0.0.1:4455/a/<**>', '', '[POST]')))
+    expect(issue).toMatchObject({line: 11, column: 12, path: 'routes[1].match'})
+    expect(issue.message).toBe(
+      'overlaps route "a" (routes[0]): both match POST http://127.0.0.1:4455/a/; Oathkeeper answers 500 when two rules match one request, so make the matches or the methods disjoint',
+    )
+  })
+
+  it('a wildcard route overlaps a more specific one, and the error shows a URL both match', () => {
+    const issue = issueOf(withRoutes(route('users', 'http://127.0.0.1:4455/api/users') + route('api', 'http://127.0.0.1:4455/api/<**>')))
+    expect(issue.message).toContain('both match GET http://127.0.0.1:4455/api/users;')
+    const param = issueOf(withRoutes(route('t', '"http://127.0.0.1:4455/t/{id}/x"') + route('u', 'http://127.0.0.1:4455/t/<*>/<**>')))
+    expect(param.message).toMatch(/both match GET http:\/\/127\.0\.0\.1:4455\/t\/[^/.]+\/x;/)
+  })
+
+  it('disjoint matches, or the same match with disjoint methods, are fine', () => {
+    const config = parseConfig(
+      withRoutes(
+        route('a', 'http://127.0.0.1:4455/a/<**>') +
+          route('a-post', 'http://127.0.0.1:4455/a/<**>', '', '[POST]') +
+          route('b', 'http://127.0.0.1:4455/b/<**>') +
+          route('one', '"http://127.0.0.1:4455/t/{id}"') +
+          route('deeper', '"http://127.0.0.1:4455/t/{id}/x"') +
+          route('other-host', 'http://localhost:4455/a/<**>') +
+          route('dotted', 'http://127.0.0.1:4455/files/<*>.txt') +
+          route('alternatives', 'http://127.0.0.1:4455/<{c,d}>/x'),
+      ),
+    )
+    expect(config.routes).toHaveLength(8)
+  })
+
+  it('glob * stops at dots, ** does not', () => {
+    expect(parseConfig(withRoutes(route('a', 'http://127.0.0.1:4455/f/<*>') + route('b', 'http://127.0.0.1:4455/f/x.<**>'))).routes).toHaveLength(2)
+    expect(issueOf(withRoutes(route('a', 'http://127.0.0.1:4455/f/<**>') + route('b', 'http://127.0.0.1:4455/f/x.<**>'))).message).toContain('both match GET http://127.0.0.1:4455/f/x.;')
+    expect(parseConfig(withRoutes(route('a', 'http://127.0.0.1:4455/f/<*>') + route('b', 'http://127.0.0.1:4455/f/<*>.txt'))).routes).toHaveLength(2)
+  })
+
+  it('anyOf objects may only use parameters of the match', () => {
+    const issue = issueOf(
+      withRoutes(route('t', '"http://127.0.0.1:4455/tenants/{tenant}/<**>"', '    authorization:\n      anyOf:\n        - {namespace: Tenant, object: "org-{tenat}", relation: member}\n')),
+    )
+    expect(issue).toMatchObject({line: 12, column: 44, path: 'routes[0].authorization.anyOf[0].object', allowed: ['{tenant}']})
+    expect(issue.message).toBe('parameter {tenat} is not declared in this route\'s match (did you mean "tenant"?)')
+  })
+
+  it('anyOf checks name declared namespaces and relations', () => {
+    const issues = issuesOf(
+      withRoutes(route('t', 'http://127.0.0.1:4455/t/<**>', '    authorization:\n      anyOf:\n        - {namespace: Tenants, object: x, relation: member}\n        - {namespace: Tenant, object: x, relation: owner}\n')),
+    )
+    expect(issues).toMatchObject([
+      {line: 12, column: 23, message: 'namespace "Tenants" is not declared in keto.namespaces (did you mean "Tenant"?)', allowed: ['User', 'Role', 'Tenant']},
+      {line: 13, column: 52, message: 'namespace Tenant has no relation "owner"', allowed: ['member']},
+    ])
+  })
+
+  it('roles and anyOf together are refused, and so is authorization on an anonymous route', () => {
+    const both = issueOf(withRoutes(route('t', 'http://127.0.0.1:4455/t/<**>', '    authorization:\n      roles: [admin]\n      anyOf: [{namespace: Role, object: admin, relation: member}]\n')))
+    expect(both).toMatchObject({line: 10, column: 5, message: expect.stringContaining('either roles or anyOf, not both')})
+    const anonymous = issueOf(withRoutes(route('t', 'http://127.0.0.1:4455/t/<**>', '    authorization:\n      roles: [admin]\n').replace('auth: session', 'auth: anonymous')))
+    expect(anonymous).toMatchObject({line: 10, message: 'an anonymous route has no subject to authorize'})
+  })
+
+  it('roles need roles.enabled', () => {
+    const issue = issueOf(`${withRoutes(route('t', 'http://127.0.0.1:4455/t/<**>', '    authorization:\n      roles: [admin]\n'))}roles:\n  enabled: false\n`)
+    expect(issue).toMatchObject({line: 11, column: 7, path: 'routes[0].authorization.roles'})
+  })
+
+  it('stripPath must be a prefix of the match path', () => {
+    expect(issueOf(withRoutes(route('a', 'http://127.0.0.1:4455/api/<**>', '    stripPath: /v1\n')))).toMatchObject({line: 10, message: expect.stringContaining('not a prefix')})
+    expect(parseConfig(withRoutes(route('a', 'http://127.0.0.1:4455/api/<**>', '    stripPath: /api\n'))).routes[0]!.stripPath).toBe('/api')
+  })
+
+  it('upstreams must be http(s) URLs', () => {
+    const issue = issueOf(withRoutes(route('a', 'http://127.0.0.1:4455/a').replace('http://127.0.0.1:8080', 'ftp://x')))
+    expect(issue).toMatchObject({line: 7, column: 15, message: '"ftp://x" uses ftp', allowed: ['http://…', 'https://…']})
+  })
+})
+
+describe('environment references', () => {
+  it('are kept verbatim in URL and secret fields', () => {
+    const config = parseConfig(`${MINIMAL}kratos:\n  smtpUrl: \${SMTP_URL}\n  publicUrl: https://\${HOST:-localhost}/\ntokens:\n  issuer: \${ISSUER}\n`)
+    expect(config.kratos.smtpUrl).toBe('${SMTP_URL}')
+    expect(config.kratos.publicUrl).toBe('https://${HOST:-localhost}/')
+    expect(config.tokens.issuer).toBe('${ISSUER}')
+  })
+
+  it('are refused elsewhere, naming the fields that allow them', () => {
+    const issue = issueOf(withRoutes(route('a', 'http://127.0.0.1:4455/a').replace('audience: api', 'audience: ${AUD}')))
+    expect(issue).toMatchObject({line: 9, column: 15, path: 'routes[0].audience', message: 'environment references (${AUD}) are only allowed in secret and URL fields'})
+    expect(issue.allowed).toContain('routes[*].upstream')
+  })
+
+  it('must be well formed', () => {
+    expect(issueOf(`${MINIMAL}kratos:\n  smtpUrl: \${SMTP URL}\n`)).toMatchObject({line: 4, column: 12, message: 'malformed environment reference near "${SMTP URL}"'})
+  })
+})
+
+describe('namespaces, roles and seed', () => {
+  it('namespaces are unique and subject types are declared', () => {
+    const issues = issuesOf(`${MINIMAL}keto:\n  namespaces:\n    - {name: User}\n    - {name: User}\n    - name: Role\n      relations: [member]\n      subjects: {member: [Users], owner: [User]}\n`)
+    expect(issues).toMatchObject([
+      {line: 6, column: 14, message: 'namespace "User" is declared twice'},
+      {line: 9, column: 27, message: expect.stringContaining('subject type "Users" of relation member is not a declared namespace (did you mean "User"?)')},
+      {line: 9, column: 35, message: '"owner" is not one of this namespace\'s relations', allowed: ['member']},
+    ])
+  })
+
+  it('roles need their namespace and relation when enabled', () => {
+    expect(issueOf(`${MINIMAL}keto:\n  namespaces: [{name: User}]\n`)).toMatchObject({path: 'roles.namespace', message: expect.stringContaining('namespace "Role" is not declared')})
+    expect(parseConfig(`${MINIMAL}keto:\n  namespaces: [{name: User}]\nroles:\n  enabled: false\n`).roles.enabled).toBe(false)
+  })
+
+  it('seed identities and tuples are checked', () => {
+    const issues = issuesOf(`${MINIMAL}kratos:\n  traits: {name: false}\nseed:
+  identities:
+    - {email: a@example.com, password: short, name: A}
+    - {email: A@example.com}
+  tuples:
+    - Role:admin#member@user-1
+    - Role:admin#owner@user-1
+    - Tenant:acme#member@Role:admin#member
+    - not a tuple
+`)
+    expect(issues.map((i) => [i.line, i.path, i.message])).toEqual([
+      [7, 'seed.identities[0].password', 'Kratos rejects passwords shorter than 8 characters'],
+      [7, 'seed.identities[0].name', 'the identity schema has no name trait; set kratos.traits.name: true or remove the name'],
+      [8, 'seed.identities[1].email', 'A@example.com is already seeded by seed.identities[0]'],
+      [11, 'seed.tuples[1]', 'namespace Role has no relation "owner"'],
+      [13, 'seed.tuples[3]', '"not a tuple" is not a relation tuple: expected Namespace:object#relation@subject'],
+    ])
+  })
+})
