@@ -1,0 +1,48 @@
+/**
+ * The environment each server of the native runtime needs on top of its rendered config: the secrets from `.env`,
+ * the SQLite DSN and, for Kratos, the values that must not be written into kratos.yml. Ory servers read any config
+ * key from env (ory/x configx: key upper-cased, `.` → `_`; string lists take a plain value or a JSON array; env
+ * replaces the whole key, lists included). Verified against the real binaries in test/project/render.real.test.ts.
+ */
+import {resolveEnvRefs} from '../config/env.js'
+import type {IamConfig} from '../config/model.js'
+import {isEnvRef, kratosAfterHooks} from '../templates/kratos.js'
+import {sqliteDsn} from './layout.js'
+import type {Secrets} from './secrets.js'
+
+export interface ServerEnvOptions {
+  config: IamConfig
+  projectDir: string
+  secrets: Secrets & Record<string, string>
+  /** Environment `${VAR}` references of iam.yaml resolve from (default: process.env over the .env values). */
+  env?: NodeJS.ProcessEnv
+}
+
+/** Env for `kratos migrate` and `kratos serve` (contains secrets: never log it). */
+export function kratosEnv(o: ServerEnvOptions): Record<string, string> {
+  const env: Record<string, string> = {
+    DSN: sqliteDsn(o.projectDir, 'kratos'),
+    SECRETS_COOKIE: o.secrets.KRATOS_SECRETS_COOKIE,
+    SECRETS_CIPHER: o.secrets.KRATOS_SECRETS_CIPHER,
+    SECRETS_DEFAULT: o.secrets.KRATOS_SECRETS_DEFAULT,
+  }
+  if (isEnvRef(o.config.kratos.smtpUrl)) {
+    env.COURIER_SMTP_CONNECTION_URI = resolveEnvRefs(o.config.kratos.smtpUrl, {...o.secrets, ...(o.env ?? process.env)})
+  }
+  if (o.config.roles.enabled) {
+    const hooks = kratosAfterHooks(o.config, {secret: o.secrets.ROLE_WEBHOOK_SECRET})
+    env.SELFSERVICE_FLOWS_LOGIN_AFTER = JSON.stringify(hooks.login)
+    env.SELFSERVICE_FLOWS_REGISTRATION_AFTER = JSON.stringify(hooks.registration)
+  }
+  return env
+}
+
+/** Env for `keto migrate` and `keto serve`. */
+export function ketoEnv(o: Pick<ServerEnvOptions, 'projectDir'>): Record<string, string> {
+  return {DSN: sqliteDsn(o.projectDir, 'keto')}
+}
+
+/** Env for `iam serve role-webhook`. */
+export function roleWebhookEnv(o: Pick<ServerEnvOptions, 'secrets'>): Record<string, string> {
+  return {ROLE_WEBHOOK_SECRET: o.secrets.ROLE_WEBHOOK_SECRET}
+}

@@ -1,0 +1,209 @@
+/**
+ * ory/compose.yaml for the compose runtime: the `oryVersion` images, migrations before serve
+ * (`service_completed_successfully`), health checks, named volumes for the SQLite databases, a mail catcher, and
+ * batch-auth and role-webhook run from this package.
+ *
+ * Inside compose the servers reach each other by service name. Kratos and Keto keep their native config files and get
+ * the container differences as env (top-level keys: SERVE_*_HOST, DSN, COURIER_SMTP_CONNECTION_URI, the hook lists);
+ * Oathkeeper's differences sit deep in its pipeline config, so it gets its own oathkeeper.compose.yml and
+ * rules.compose.json (loopback upstreams → host.docker.internal) rendered from the same model.
+ *
+ * Secrets are interpolated by compose from the project's `.env`: run compose with `--env-file <project>/.env`
+ * (COMPOSE_ENV_FILE_ARGS). `${NAME:?…}` makes compose refuse to start when one is missing.
+ */
+import type {IamConfig} from '../config/model.js'
+import {LAYOUT, SERVER_RELATIVE} from '../project/layout.js'
+import {isEnvRef, kratosAfterHooks} from './kratos.js'
+import {oathkeeperConfigObject} from './oathkeeper.js'
+import {yamlDocument} from './common.js'
+
+/** Mail catcher image (SMTP :1025, web UI :8025 inside the container). */
+export const MAIL_IMAGE = 'axllent/mailpit:v1.21'
+/** Image the embedded servers run in: `npx` fetches this package's published version. */
+export const NODE_IMAGE = 'node:20-alpine'
+
+export interface ComposeContext {
+  /** Version of this package (iam-stack on npm) the batch-auth and role-webhook services run. */
+  packageVersion: string
+  packageName?: string
+}
+
+/** Compose project name: lowercase letters, digits, `-` and `_`, starting with a letter or digit. */
+export function composeProjectName(project: string): string {
+  const name = project.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[^a-z0-9]+/, '')
+  return name === '' ? 'iam' : name
+}
+
+/** Arguments the compose runtime passes so `${…}` in compose.yaml resolve from the project's secrets. */
+export function composeEnvFileArgs(projectDir: string): string[] {
+  return ['--env-file', `${projectDir.replace(/\/+$/, '')}/${LAYOUT.secrets}`]
+}
+
+const secret = (name: string): string => `\${${name}:?run iam render to create ${name} in .env}`
+const sqlite = (server: string): string => `sqlite:///var/lib/sqlite/${server}.db?_fk=true&mode=rwc`
+const healthcheck = (url: string): Record<string, unknown> => ({
+  test: ['CMD', 'wget', '-q', '-O', '/dev/null', url],
+  interval: '2s',
+  timeout: '2s',
+  retries: 60,
+  start_period: '2s',
+})
+const published = (port: number, containerPort = port): string => `127.0.0.1:${port}:${containerPort}`
+
+/**
+ * Rewrites a loopback URL's host (and port) to `host` for URLs of host services reached from inside a container.
+ * Everything else of the URL is kept byte for byte; other hosts are returned unchanged.
+ */
+export function rehost(url: string, host: string, port?: number): string {
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^@/]*@)?)(?:127\.0\.0\.1|localhost|\[::1\])(:\d+)?/, (_all, prefix: string, oldPort?: string) => {
+    return `${prefix}${host}${port === undefined ? (oldPort ?? '') : `:${port}`}`
+  })
+}
+
+/** The SMTP URL inside compose: the bundled mail catcher by service name, another host service via the host. */
+function composeSmtpUrl(config: IamConfig): string {
+  const url = config.kratos.smtpUrl
+  if (isEnvRef(url)) return url
+  let port: string
+  try {
+    port = new URL(url).port
+  } catch {
+    return url
+  }
+  return port === String(config.ports.mailSmtp) ? rehost(url, 'mailpit', 1025) : rehost(url, 'host.docker.internal')
+}
+
+/** The oathkeeper.yml variant for compose (service-name URLs, 0.0.0.0, rules.compose.json). */
+export function renderOathkeeperComposeConfig(config: IamConfig): string {
+  const doc = oathkeeperConfigObject(config, {
+    kratosPublicUrl: `http://kratos:${config.ports.kratosPublic}`,
+    batchAuthUrl: `http://batch-auth:${config.ports.batchAuth}`,
+    rulesLocation: SERVER_RELATIVE.oathkeeperComposeRules,
+  }) as {serve: Record<string, {host: string}>}
+  doc.serve.proxy!.host = '0.0.0.0'
+  doc.serve.api!.host = '0.0.0.0'
+  return yamlDocument(doc)
+}
+
+export function renderCompose(config: IamConfig, ctx: ComposeContext): string {
+  const {ports, oryVersion} = config
+  const pkg = `${ctx.packageName ?? 'iam-stack'}@${ctx.packageVersion}`
+  const hooks = kratosAfterHooks(config, {webhookBaseUrl: `http://role-webhook:${ports.roleWebhook}`, secret: '${ROLE_WEBHOOK_SECRET:?run iam render}'})
+  const smtpUrl = composeSmtpUrl(config)
+  const kratosEnv: Record<string, string> = {
+    DSN: sqlite('kratos'),
+    SECRETS_COOKIE: secret('KRATOS_SECRETS_COOKIE'),
+    SECRETS_CIPHER: secret('KRATOS_SECRETS_CIPHER'),
+    SECRETS_DEFAULT: secret('KRATOS_SECRETS_DEFAULT'),
+    SERVE_PUBLIC_HOST: '0.0.0.0',
+    SERVE_ADMIN_HOST: '0.0.0.0',
+    COURIER_SMTP_CONNECTION_URI: smtpUrl,
+    SQA_OPT_OUT: 'true',
+  }
+  if (config.roles.enabled) {
+    kratosEnv.SELFSERVICE_FLOWS_LOGIN_AFTER = JSON.stringify(hooks.login)
+    kratosEnv.SELFSERVICE_FLOWS_REGISTRATION_AFTER = JSON.stringify(hooks.registration)
+  }
+  const kratosVolumes = ['./kratos:/etc/config/kratos:ro', 'kratos-data:/var/lib/sqlite']
+  const ketoVolumes = ['./keto:/etc/config/keto:ro', 'keto-data:/var/lib/sqlite']
+  const ketoEnv = {DSN: sqlite('keto'), SERVE_READ_HOST: '0.0.0.0', SERVE_WRITE_HOST: '0.0.0.0', SQA_OPT_OUT: 'true'}
+  const services: Record<string, Record<string, unknown>> = {
+    'kratos-migrate': {
+      image: `oryd/kratos:${oryVersion}`,
+      command: ['migrate', 'sql', '-e', '--yes', '-c', '/etc/config/kratos/kratos.yml'],
+      working_dir: '/etc/config/kratos',
+      env_file: ['../.env'],
+      environment: kratosEnv,
+      volumes: kratosVolumes,
+    },
+    kratos: {
+      image: `oryd/kratos:${oryVersion}`,
+      command: ['serve', '-c', '/etc/config/kratos/kratos.yml', '--dev', '--watch-courier'],
+      working_dir: '/etc/config/kratos',
+      env_file: ['../.env'],
+      environment: kratosEnv,
+      volumes: kratosVolumes,
+      ports: [published(ports.kratosPublic), published(ports.kratosAdmin)],
+      extra_hosts: ['host.docker.internal:host-gateway'],
+      depends_on: {
+        'kratos-migrate': {condition: 'service_completed_successfully'},
+        mailpit: {condition: 'service_healthy'},
+      },
+      healthcheck: healthcheck(`http://127.0.0.1:${ports.kratosAdmin}/health/ready`),
+      restart: 'unless-stopped',
+    },
+    'keto-migrate': {
+      image: `oryd/keto:${oryVersion}`,
+      command: ['migrate', 'up', '--yes', '-c', '/etc/config/keto/keto.yml'],
+      working_dir: '/etc/config/keto',
+      environment: ketoEnv,
+      volumes: ketoVolumes,
+    },
+    keto: {
+      image: `oryd/keto:${oryVersion}`,
+      command: ['serve', '-c', '/etc/config/keto/keto.yml'],
+      working_dir: '/etc/config/keto',
+      environment: ketoEnv,
+      volumes: ketoVolumes,
+      ports: [published(ports.ketoRead), published(ports.ketoWrite)],
+      depends_on: {'keto-migrate': {condition: 'service_completed_successfully'}},
+      healthcheck: healthcheck(`http://127.0.0.1:${ports.ketoRead}/health/ready`),
+      restart: 'unless-stopped',
+    },
+    'batch-auth': {
+      image: NODE_IMAGE,
+      command: [
+        'npx', '--yes', `--package=${pkg}`, 'iam', 'serve', 'batch-auth',
+        '--host', '0.0.0.0', '--port', String(ports.batchAuth),
+        '--keto-read-url', `http://keto:${ports.ketoRead}`, '--max-batch', String(config.keto.maxBatchCheckSize),
+      ],
+      ports: [published(ports.batchAuth)],
+      depends_on: {keto: {condition: 'service_healthy'}},
+      healthcheck: healthcheck(`http://127.0.0.1:${ports.batchAuth}/health/alive`),
+      restart: 'unless-stopped',
+    },
+    oathkeeper: {
+      image: `oryd/oathkeeper:${oryVersion}`,
+      command: ['serve', '-c', '/etc/config/oathkeeper/oathkeeper.compose.yml'],
+      working_dir: '/etc/config/oathkeeper',
+      environment: {SQA_OPT_OUT: 'true'},
+      volumes: ['./oathkeeper:/etc/config/oathkeeper:ro'],
+      ports: [published(ports.oathkeeperProxy), published(ports.oathkeeperApi)],
+      extra_hosts: ['host.docker.internal:host-gateway'],
+      depends_on: {
+        kratos: {condition: 'service_healthy'},
+        'batch-auth': {condition: 'service_healthy'},
+      },
+      healthcheck: healthcheck(`http://127.0.0.1:${ports.oathkeeperApi}/health/ready`),
+      restart: 'unless-stopped',
+    },
+    mailpit: {
+      image: MAIL_IMAGE,
+      environment: {MP_SMTP_AUTH_ACCEPT_ANY: '1', MP_SMTP_AUTH_ALLOW_INSECURE: '1'},
+      ports: [published(ports.mailUi, 8025), published(ports.mailSmtp, 1025)],
+      healthcheck: {test: ['CMD', '/mailpit', 'readyz'], interval: '2s', timeout: '2s', retries: 30},
+      restart: 'unless-stopped',
+    },
+  }
+  if (config.roles.enabled) {
+    services['role-webhook'] = {
+      image: NODE_IMAGE,
+      command: [
+        'npx', '--yes', `--package=${pkg}`, 'iam', 'serve', 'role-webhook',
+        '--host', '0.0.0.0', '--port', String(ports.roleWebhook),
+        '--kratos-admin-url', `http://kratos:${ports.kratosAdmin}`, '--keto-read-url', `http://keto:${ports.ketoRead}`,
+      ],
+      // ROLE_WEBHOOK_SECRET comes from the project's .env.
+      env_file: ['../.env'],
+      ports: [published(ports.roleWebhook)],
+      depends_on: {keto: {condition: 'service_healthy'}},
+      healthcheck: healthcheck(`http://127.0.0.1:${ports.roleWebhook}/health/alive`),
+      restart: 'unless-stopped',
+    }
+  }
+  return yamlDocument({
+    name: composeProjectName(config.project),
+    services,
+    volumes: {'kratos-data': {}, 'keto-data': {}},
+  })
+}

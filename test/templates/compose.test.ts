@@ -1,0 +1,131 @@
+import {mkdtemp, mkdir, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {parse} from 'yaml'
+import {describe, expect, it} from 'vitest'
+
+import {composeProjectName, renderCompose} from '../../src/templates/compose.js'
+import {renderAll} from '../../src/templates/index.js'
+import {composeCheck} from './compose-check.js'
+import {CTX, testConfig} from './fixture.js'
+
+type Doc = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const ENV = 'KRATOS_SECRETS_COOKIE=c\nKRATOS_SECRETS_CIPHER=k\nKRATOS_SECRETS_DEFAULT=d\nROLE_WEBHOOK_SECRET=w\n'
+
+/** Writes a rendered project (no keys needed for validation) and returns its directory. */
+async function writeProject(config = testConfig(), env = ENV): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'iam-compose-'))
+  for (const file of renderAll(config, CTX)) {
+    const path = join(dir, file.path)
+    await mkdir(join(path, '..'), {recursive: true})
+    await writeFile(path, file.content)
+  }
+  await writeFile(join(dir, '.env'), env)
+  return dir
+}
+
+describe('compose.yaml', () => {
+  const doc = parse(renderCompose(testConfig(), CTX)) as Doc
+
+  it('runs the oryVersion images, migrations before serve', () => {
+    expect(doc.name).toBe('demo')
+    expect(doc.services.kratos.image).toBe('oryd/kratos:v26.2.0')
+    expect(doc.services.keto.image).toBe('oryd/keto:v26.2.0')
+    expect(doc.services.oathkeeper.image).toBe('oryd/oathkeeper:v26.2.0')
+    expect(doc.services['kratos-migrate'].command.slice(0, 2)).toEqual(['migrate', 'sql'])
+    expect(doc.services.kratos.depends_on['kratos-migrate']).toEqual({condition: 'service_completed_successfully'})
+    expect(doc.services.keto.depends_on['keto-migrate']).toEqual({condition: 'service_completed_successfully'})
+    expect(doc.services.oathkeeper.depends_on.kratos).toEqual({condition: 'service_healthy'})
+  })
+
+  it('health checks, named volumes for SQLite, published ports on loopback, a mail catcher', () => {
+    for (const name of ['kratos', 'keto', 'oathkeeper', 'batch-auth', 'role-webhook', 'mailpit']) expect(doc.services[name].healthcheck.test.length).toBeGreaterThan(1)
+    expect(doc.volumes).toEqual({'kratos-data': {}, 'keto-data': {}})
+    expect(doc.services.kratos.volumes).toContain('kratos-data:/var/lib/sqlite')
+    expect(doc.services.kratos.ports).toEqual(['127.0.0.1:14433:14433', '127.0.0.1:14434:14434'])
+    expect(doc.services.mailpit.ports).toEqual(['127.0.0.1:14436:8025', '127.0.0.1:11025:1025'])
+    expect(doc.services.kratos.environment.COURIER_SMTP_CONNECTION_URI).toBe('smtp://mailpit:1025/?disable_starttls=true')
+  })
+
+  it('secrets only as ${…} references; servers reach each other by service name', () => {
+    const text = renderCompose(testConfig(), CTX)
+    expect(doc.services.kratos.environment.SECRETS_COOKIE).toMatch(/^\$\{KRATOS_SECRETS_COOKIE:\?/)
+    expect(JSON.parse(doc.services.kratos.environment.SELFSERVICE_FLOWS_LOGIN_AFTER).hooks[0].config.url).toBe('http://role-webhook:14471/hooks/kratos')
+    expect(doc.services['batch-auth'].command).toEqual([
+      'npx', '--yes', '--package=iam-stack@9.9.9', 'iam', 'serve', 'batch-auth', '--host', '0.0.0.0', '--port', '14470',
+      '--keto-read-url', 'http://keto:14466', '--max-batch', '10',
+    ])
+    expect(doc.services['role-webhook'].command).toContain('http://kratos:14434')
+    expect(doc.services.oathkeeper.command).toEqual(['serve', '-c', '/etc/config/oathkeeper/oathkeeper.compose.yml'])
+    expect(text).not.toMatch(/KRATOS_SECRETS_COOKIE=/)
+  })
+
+  it('without roles there is no role-webhook service', () => {
+    const noRoles = parse(renderCompose(testConfig((c) => (c.roles.enabled = false)), CTX)) as Doc
+    expect(noRoles.services['role-webhook']).toBeUndefined()
+    expect(noRoles.services.kratos.environment.SELFSERVICE_FLOWS_LOGIN_AFTER).toBeUndefined()
+  })
+
+  it('project names are compose-safe', () => {
+    expect(composeProjectName('My Stack!')).toBe('my-stack-')
+    expect(composeProjectName('--x')).toBe('x')
+  })
+
+  it('is deterministic', () => {
+    expect(renderCompose(testConfig(), CTX)).toBe(renderCompose(testConfig(), CTX))
+  })
+})
+
+describe('compose.yaml against compose-go (the docker compose loader)', () => {
+  it('is a valid compose project once .env provides the secrets', async () => {
+    const dir = await writeProject()
+    const result = await composeCheck(join(dir, 'ory/compose.yaml'), {envFile: join(dir, '.env')})
+    expect(result.stderr).toBe('')
+    expect(result.exitCode).toBe(0)
+    const project = JSON.parse(result.stdout) as Doc
+    expect(Object.keys(project.services).sort()).toEqual(['batch-auth', 'keto', 'keto-migrate', 'kratos', 'kratos-migrate', 'mailpit', 'oathkeeper', 'role-webhook'])
+    expect(project.services.kratos.environment.SECRETS_COOKIE).toBe('c')
+    expect(JSON.parse(project.services.kratos.environment.SELFSERVICE_FLOWS_LOGIN_AFTER).hooks[0].config.auth.config.value).toBe('w')
+    expect(project.services.kratos.volumes[0].source).toBe(join(dir, 'ory/kratos'))
+  }, 600_000)
+
+  it('the roles-off variant is valid too', async () => {
+    const dir = await writeProject(testConfig((c) => (c.roles.enabled = false)))
+    expect((await composeCheck(join(dir, 'ory/compose.yaml'), {envFile: join(dir, '.env')})).exitCode).toBe(0)
+  }, 600_000)
+
+  it('the validator is real: a missing secret, an unknown key and a dangling depends_on are refused', async () => {
+    const dir = await writeProject(testConfig(), 'KRATOS_SECRETS_COOKIE=c\n')
+    const missing = await composeCheck(join(dir, 'ory/compose.yaml'), {envFile: join(dir, '.env')})
+    expect(missing.exitCode).toBe(1)
+    expect(missing.stderr).toContain('KRATOS_SECRETS_CIPHER')
+    const text = renderCompose(testConfig(), CTX)
+    await writeFile(join(dir, '.env'), ENV)
+    await writeFile(join(dir, 'ory/bad1.yaml'), text.replace('  kratos:\n', '  kratos:\n    bogus_key: 1\n'))
+    expect((await composeCheck(join(dir, 'ory/bad1.yaml'), {envFile: join(dir, '.env')})).stderr).toContain('bogus_key')
+    await writeFile(join(dir, 'ory/bad2.yaml'), text.replace('  kratos-migrate:\n', '  kratos-migrat:\n'))
+    expect((await composeCheck(join(dir, 'ory/bad2.yaml'), {envFile: join(dir, '.env')})).stderr).toContain('depends on undefined service')
+  }, 600_000)
+})
+
+describe('rehost', () => {
+  it('rewrites loopback hosts only, keeping the rest of the URL as written', async () => {
+    const {rehost} = await import('../../src/templates/compose.js')
+    expect(rehost('http://127.0.0.1:8080', 'host.docker.internal')).toBe('http://host.docker.internal:8080')
+    expect(rehost('http://localhost/api/', 'h')).toBe('http://h/api/')
+    expect(rehost('smtp://u:p@127.0.0.1:1025/?disable_starttls=true', 'mailpit', 1025)).toBe('smtp://u:p@mailpit:1025/?disable_starttls=true')
+    expect(rehost('https://api.example.com:8443/x', 'h')).toBe('https://api.example.com:8443/x')
+  })
+})
+
+describe('SMTP inside compose', () => {
+  it('the bundled catcher by service name; another loopback SMTP through the host; ${VAR} passed through', () => {
+    const env = (smtpUrl: string): string => (parse(renderCompose(testConfig((c) => (c.kratos.smtpUrl = smtpUrl)), CTX)) as Doc).services.kratos.environment.COURIER_SMTP_CONNECTION_URI
+    expect(env('smtp://127.0.0.1:11025/?disable_starttls=true')).toBe('smtp://mailpit:1025/?disable_starttls=true')
+    expect(env('smtp://localhost:2525/')).toBe('smtp://host.docker.internal:2525/')
+    expect(env('smtps://mail.example.com:465/')).toBe('smtps://mail.example.com:465/')
+    expect(env('${SMTP_URL}')).toBe('${SMTP_URL}')
+  })
+})

@@ -1,0 +1,27 @@
+/**
+ * Validates a config against the official config schema of a server version (/work/shared/ory/<server>/<v>/ or
+ * $IAM_ORY_SCHEMAS). The schemas $ref two remote Ory schemas (`ory://logging-config`, `ory://tracing-config`) that are
+ * not published beside them; they describe the `log` and `tracing` keys, which iam never renders, so they are mapped
+ * to the permissive schema `{}` (registered under their ids) instead of being fetched.
+ */
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {Ajv, type ErrorObject} from 'ajv'
+import addFormatsModule from 'ajv-formats'
+
+import type {OryServer} from '../../src/ory/servers.js'
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
+
+export const ORY_SCHEMAS_DIR = process.env.IAM_ORY_SCHEMAS ?? '/work/shared/ory'
+
+export function oryConfigErrors(server: OryServer, version: string, config: unknown): ErrorObject[] {
+  const schema = JSON.parse(readFileSync(join(ORY_SCHEMAS_DIR, server, version, 'config.schema.json'), 'utf8')) as Record<string, unknown>
+  const ajv = new Ajv({strict: false, allErrors: true, logger: false})
+  addFormats(ajv)
+  ajv.addSchema({$id: 'ory://logging-config'})
+  ajv.addSchema({$id: 'ory://tracing-config'})
+  const validate = ajv.compile(schema)
+  return validate(config) ? [] : (validate.errors ?? [])
+}
