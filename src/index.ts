@@ -1,0 +1,15 @@
+/** Library entry of the iam package (`import {createVerifier} from 'iam-stack'`). */
+export {
+  createVerifier,
+  verifierMiddleware,
+  VerifyError,
+  VERIFY_ERROR_CODES,
+  MemoryReplayCache,
+  type Verifier,
+  type VerifierOptions,
+  type VerifiedToken,
+  type VerifyErrorCode,
+  type ReplayCache,
+  type MemoryReplayCacheOptions,
+  type AuthenticatedRequest,
+} from './verifier/index.js'
