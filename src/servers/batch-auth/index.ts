@@ -1,0 +1,6 @@
+/** `iam serve batch-auth`: OR-authorization over Keto's batch check for Oathkeeper's remote_json authorizer. See README.md. */
+export {BATCH_AUTH_DEFAULTS, startBatchAuth, type BatchAuthOptions, type BatchAuthServer} from './server.js'
+export {parseCheckRequest, type SubjectSet, type Tuple} from './validate.js'
+export {decide, type BatchCheck, type Decision, type KetoResult, type TupleResult} from './decide.js'
+export {DecisionCache} from './cache.js'
+export {ketoBatchCheck} from './keto.js'
