@@ -1,0 +1,42 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {oryFlags, withOry} from '../../seed/cli.js'
+import {importIdentities, readIdentityFile, type ImportReport} from '../../seed/identities.js'
+
+export default class IdentitiesImport extends BaseCommand<typeof IdentitiesImport> {
+  static override description = `Import identities from a YAML or JSON file (idempotent; per-entry errors are reported, the rest imported).
+
+The file is a list — or {identities: [...]} — of {email, password?, name?, traits?, roles?, metadata_public?,
+metadata_admin?}. Identities whose email exists are kept as they are; their missing roles are granted.
+Exit code 1 when any entry failed.`
+
+  static override examples = [
+    '<%= config.bin %> identities import users.yaml',
+    '<%= config.bin %> identities import users.json --json',
+  ]
+
+  static override args = {
+    file: Args.string({description: 'YAML or JSON file.', required: true}),
+  }
+
+  static override flags = {
+    'schema-id': Flags.string({description: 'Identity schema id for new identities.', default: 'default'}),
+    ...oryFlags,
+  }
+
+  async run(): Promise<ImportReport> {
+    const entries = await readIdentityFile(this.args.file)
+    const report = await withOry(this.flags, ({keto, kratos}, ctx) => importIdentities({keto, kratos, shape: ctx.roles, schemaId: this.flags['schema-id']}, entries))
+    if (!this.jsonEnabled()) {
+      for (const i of report.identities) {
+        if (i.status === 'failed') this.log(`entry ${i.index! + 1}${i.line ? ` (line ${i.line})` : ''}${i.email ? ` ${i.email}` : ''}: failed: ${i.error}`)
+        else this.log(`${i.status}: ${i.email} (${i.id}) roles [${(i.roles ?? []).join(', ')}]`)
+      }
+      this.log(`${report.created} created, ${report.existing} existing, ${report.failed} failed`)
+    }
+    if (report.failed > 0) process.exitCode = 1
+    return report
+  }
+}
+

@@ -1,0 +1,48 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../cli/base-command.js'
+
+export default class Logs extends BaseCommand<typeof Logs> {
+  static override summary = 'Print the logs of the stack or of one service.'
+
+  static override description = 'Native: the files under .iam/logs (migrations and server output). Compose: `compose logs`. With several services each line is prefixed with the service name.'
+
+  static override examples = [
+    {description: 'Everything so far', command: '<%= config.bin %> logs'},
+    {description: 'Last 50 lines of Kratos, then follow', command: '<%= config.bin %> logs kratos --tail 50 --follow'},
+  ]
+
+  static override args = {
+    service: Args.string({description: 'kratos, keto, oathkeeper, batch-auth, role-webhook (compose: any compose service).'}),
+  }
+
+  static override flags = {
+    dir: Flags.string({char: 'C', description: 'Project directory.', default: '.'}),
+    follow: Flags.boolean({char: 'f', description: 'Keep printing new lines until Ctrl-C.'}),
+    tail: Flags.integer({char: 'n', description: 'Only the last N lines of each service.', min: 0}),
+    runtime: Flags.string({description: 'Which runtime (default: the one `iam up` used).', options: ['auto', 'native', 'compose']}),
+  }
+
+  static override enableJsonFlag = false
+
+  async run(): Promise<void> {
+    const {openRuntime} = await import('../runtime/open.js')
+    const opened = await openRuntime(this.flags.dir, this.flags.runtime ? {override: this.flags.runtime} : {})
+    const abort = new AbortController()
+    const stop = (): void => abort.abort()
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+    try {
+      await opened.runtime.logs({
+        ...(this.args.service ? {service: this.args.service} : {}),
+        follow: this.flags.follow,
+        ...(this.flags.tail !== undefined ? {tail: this.flags.tail} : {}),
+        out: process.stdout,
+        signal: abort.signal,
+      })
+    } finally {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../cli/base-command.js'
+import type {Endpoint} from '../runtime/services.js'
+import type {StatusReport} from '../runtime/types.js'
+
+export type StatusResult = StatusReport & {endpoints: Endpoint[]}
+
+export default class Status extends BaseCommand<typeof Status> {
+  static override summary = 'Show every service of the stack: state, pid or container, ports, version, health.'
+
+  static override description = `Asks each service's /health/ready (native) or the engine (compose). A service whose process died is reported as crashed, not hidden.
+
+Exit code: 0 when every service is ready, 1 otherwise (so \`iam status && run-tests\` works).
+
+-o env prints KRATOS_PUBLIC_URL=… lines (Kratos public/admin, Keto read/write, Oathkeeper proxy/API, JWKS URL, embedded servers) ready for \`>> .env\` or \`>> $GITHUB_ENV\` in CI; never secrets.`
+
+  static override examples = [
+    {description: 'Human-readable table', command: '<%= config.bin %> status'},
+    {description: 'Machine-readable', command: '<%= config.bin %> status -o json'},
+    {description: 'Export the endpoints to later CI steps', command: '<%= config.bin %> status -o env >> "$GITHUB_ENV"'},
+  ]
+
+  static override flags = {
+    dir: Flags.string({char: 'C', description: 'Project directory.', default: '.'}),
+    output: Flags.string({char: 'o', description: 'Output format.', options: ['table', 'json', 'env'], default: 'table'}),
+    runtime: Flags.string({description: 'Which runtime to ask (default: the one `iam up` used).', options: ['auto', 'native', 'compose']}),
+  }
+
+  async run(): Promise<StatusResult> {
+    const [{openRuntime}, {endpoints}, fmt] = await Promise.all([import('../runtime/open.js'), import('../runtime/services.js'), import('../ui/status-format.js')])
+    const opened = await openRuntime(this.flags.dir, this.flags.runtime ? {override: this.flags.runtime} : {})
+    const report = await opened.runtime.status()
+    const list = endpoints(opened.config, {runtime: report.runtime})
+    const result: StatusResult = {...report, endpoints: list}
+    if (!this.jsonEnabled()) {
+      if (this.flags.output === 'json') this.log(JSON.stringify(result, null, 2))
+      else if (this.flags.output === 'env') process.stdout.write(fmt.formatEnv(list))
+      else this.log(fmt.formatStatusTable(report).trimEnd())
+    }
+    if (!report.healthy) process.exitCode = 1
+    return result
+  }
+}

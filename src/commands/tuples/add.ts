@@ -1,0 +1,31 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {oryFlags, withOry} from '../../seed/cli.js'
+import {applyTuples, type TupleReport} from '../../seed/tuples.js'
+import {printTupleReport, tuplesFromArgs} from '../../seed/tuple-cli.js'
+
+export default class TuplesAdd extends BaseCommand<typeof TuplesAdd> {
+  static override description = 'Create relation tuples in Keto (idempotent: existing tuples are reported, not written again).'
+
+  static override examples = [
+    "<%= config.bin %> tuples add 'Tenant:acme#member@4f1c8a52-0d0e-4a8e-9d59-3f5a0c2b1e77'",
+    "<%= config.bin %> tuples add 'Document:readme#viewer@Tenant:acme#member' 'Role:admin#member@bob-id' --json",
+  ]
+
+  static override strict = false
+  static override args = {
+    tuple: Args.string({description: 'Tuple in Keto text form Namespace:object#relation@subject (subject: id or Namespace:object#relation). Repeatable.', required: true}),
+  }
+
+  static override flags = {...oryFlags}
+
+  async run(): Promise<TupleReport> {
+    const {argv} = await this.parse(TuplesAdd)
+    const entries = tuplesFromArgs(argv as string[])
+    const report = await withOry(this.flags, ({keto}) => applyTuples(keto, entries, {mode: 'add'}))
+    if (!this.jsonEnabled()) printTupleReport(this, report)
+    if (report.failed > 0) process.exitCode = 1
+    return report
+  }
+}

@@ -1,0 +1,128 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../cli/base-command.js'
+import {IamError} from '../errors.js'
+import type {Endpoint} from '../runtime/services.js'
+import type {RuntimeKind, StatusReport} from '../runtime/types.js'
+
+export interface UpResult {
+  runtime: RuntimeKind
+  reason: string
+  alreadyRunning: boolean
+  started: string[]
+  status: StatusReport
+  endpoints: Endpoint[]
+  /** Path of the file holding the secrets (never their values). */
+  secretsFile: string
+  rendered: {path: string; status: string}[]
+}
+
+export default class Up extends BaseCommand<typeof Up> {
+  static override summary = 'Start the Ory stack (Kratos, Keto, Oathkeeper and the embedded servers) and wait until it is ready.'
+
+  static override description = `Renders the project first when iam.yaml changed (refuses on a config error), checks that every port is free, runs migrations, starts each service and returns once all answer /health/ready. The stack keeps running after iam exits (native: detached processes with pid and log files under .iam/; compose: containers); --attach stays in the foreground and stops everything on Ctrl-C.
+
+If any service fails to become ready within --timeout, iam prints which one, why (exit code or last health answer) and the end of its log, stops everything it started and exits 1. Running it again while the stack is up changes nothing and shows the status.
+
+Runtime: --runtime, else IAM_RUNTIME, else iam.yaml \`runtime\`; auto = compose when a Docker (or Podman) engine answers, native otherwise.`
+
+  static override examples = [
+    {description: 'Start the stack in the current project', command: '<%= config.bin %> up'},
+    {description: 'Force the native runtime and wait up to two minutes per service', command: '<%= config.bin %> up --runtime native --timeout 120'},
+    {description: 'Stay in the foreground; Ctrl-C stops everything', command: '<%= config.bin %> up --attach'},
+    {description: 'In CI: JSON result on stdout, JSON progress events on stderr', command: '<%= config.bin %> up --json'},
+  ]
+
+  static override flags = {
+    dir: Flags.string({char: 'C', description: 'Project directory.', default: '.'}),
+    runtime: Flags.string({description: 'Which runtime to use.', options: ['auto', 'native', 'compose'], env: 'IAM_RUNTIME'}),
+    attach: Flags.boolean({description: 'Stay in the foreground and stop the stack on Ctrl-C.'}),
+    timeout: Flags.integer({description: 'Seconds each service may take to become ready.', default: 60, min: 1}),
+  }
+
+  async run(): Promise<UpResult> {
+    const [{resolve, relative}, {loadConfig}, {renderProject}, {openRuntime}, {endpoints}, {createProgress}, fmt] = await Promise.all([
+      import('node:path'),
+      import('../config/load.js'),
+      import('../project/render.js'),
+      import('../runtime/open.js'),
+      import('../runtime/services.js'),
+      import('../ui/progress.js'),
+      import('../ui/status-format.js'),
+    ])
+    const projectDir = resolve(this.flags.dir)
+    const {config} = await loadConfig(projectDir)
+    const report = await renderProject(projectDir, {config})
+    const rendered = report.files.filter((f) => f.status !== 'unchanged').map((f) => ({path: f.path, status: f.status}))
+    for (const f of rendered) {
+      if (f.status === 'hand-edited') this.reporter.warn(`${f.path} was edited by hand; kept as is (\`iam render --force\` overwrites it)`)
+      else this.reporter.step('render', `${f.path} ${f.status}`)
+    }
+    const opened = await openRuntime(projectDir, {config, forStart: true, ...(this.flags.runtime ? {override: this.flags.runtime} : {})})
+    this.reporter.info(`runtime: ${opened.selection.kind}${opened.selection.engine ? ` (${opened.selection.engine})` : ''}: ${opened.selection.reason}`)
+
+    const progress = await createProgress({json: this.jsonEnabled(), quiet: this.flags.quiet})
+    const abort = new AbortController()
+    const onSignal = (): void =>
+      abort.abort(new IamError('INTERRUPTED', 'Interrupted: everything this run started was stopped.', {suggestion: 'Run `iam up` again to start the stack.'}))
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    let result
+    try {
+      result = await opened.runtime.start({timeoutMs: this.flags.timeout * 1000, onEvent: (e) => progress.onEvent(e), signal: abort.signal})
+    } finally {
+      await progress.done()
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+    if (result.alreadyRunning && rendered.some((f) => f.status === 'updated' || f.status === 'created')) {
+      this.reporter.warn('iam.yaml changed since the stack started; the running services still use the old configuration (run `iam down && iam up` to apply it)')
+    }
+    const list = endpoints(config, {runtime: opened.selection.kind})
+    const secretsFile = relative(process.cwd(), resolve(projectDir, '.env')) || '.env'
+    if (!this.jsonEnabled()) {
+      if (result.alreadyRunning) this.log(`The stack of project ${config.project} is already running (${opened.selection.kind} runtime); nothing to do.\n`)
+      this.log(fmt.formatStatusTable(result.status))
+      if (result.status.healthy) this.log(fmt.formatEndpoints(list, {secretsFile}))
+    }
+    if (!result.status.healthy) process.exitCode = 1
+    if (this.flags.attach) await this.attach(opened.runtime)
+    return {
+      runtime: opened.selection.kind,
+      reason: opened.selection.reason,
+      alreadyRunning: result.alreadyRunning,
+      started: result.started,
+      status: result.status,
+      endpoints: list,
+      secretsFile,
+      rendered,
+    }
+  }
+
+  /** Foreground mode: wait for Ctrl-C / SIGTERM, then stop everything. Reports a service that dies meanwhile. */
+  private async attach(runtime: import('../runtime/types.js').Runtime): Promise<void> {
+    this.reporter.info('attached: press Ctrl-C to stop the stack')
+    const reported = new Set<string>()
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        void runtime.status().then((s) => {
+          for (const svc of s.services) {
+            if ((svc.state === 'crashed' || svc.state === 'unhealthy') && !reported.has(svc.name)) {
+              reported.add(svc.name)
+              this.reporter.warn(`${svc.name} is ${svc.state}: ${svc.health ?? ''}`)
+            }
+          }
+        })
+      }, 2000)
+      const done = (): void => {
+        clearInterval(timer)
+        resolve()
+      }
+      process.once('SIGINT', done)
+      process.once('SIGTERM', done)
+    })
+    this.reporter.info('stopping the stack…')
+    const stopped = await runtime.stop({onEvent: (e) => e.type === 'service' && this.reporter.step(e.service, e.state)})
+    this.reporter.info(`stopped ${stopped.stopped.length} service(s)`)
+  }
+}

@@ -1,0 +1,172 @@
+import type {Dispatcher} from 'undici'
+
+import {ExitCode, IamError} from '../errors.js'
+import {OryHttp, oryErrorReason} from './request.js'
+
+export const KRATOS_DEFAULT_ADMIN_URL = 'http://127.0.0.1:4434'
+/** The admin port answers `/health/ready` with a 307 to this path (Kratos v1 serves admin routes under /admin). */
+export const KRATOS_ADMIN_READY_PATH = '/admin/health/ready'
+
+/** The parts of a Kratos identity iam reads; everything else is carried through untouched. */
+export interface Identity {
+  id: string
+  schema_id: string
+  state?: string
+  traits: Record<string, unknown>
+  metadata_public: Record<string, unknown> | null
+  metadata_admin?: Record<string, unknown> | null
+  [key: string]: unknown
+}
+
+/** RFC 6902 operation; Kratos v1.3.1 accepts only add, remove and replace (`test` is refused). */
+export interface JsonPatchOp {
+  op: 'add' | 'remove' | 'replace'
+  path: string
+  value?: unknown
+}
+
+export interface CreateIdentityInput {
+  schemaId: string
+  traits: Record<string, unknown>
+  password?: string
+  metadataPublic?: Record<string, unknown>
+  metadataAdmin?: Record<string, unknown>
+  state?: 'active' | 'inactive'
+}
+
+export interface KratosClientOptions {
+  adminUrl?: string
+  timeoutMs?: number
+  dispatcher?: Dispatcher
+}
+
+/** Typed client over the Kratos admin identities API. */
+export class KratosAdminClient {
+  private readonly http: OryHttp
+
+  constructor(options: KratosClientOptions) {
+    this.http = new OryHttp({api: 'kratos-admin', baseUrl: options.adminUrl ?? KRATOS_DEFAULT_ADMIN_URL, timeoutMs: options.timeoutMs, dispatcher: options.dispatcher})
+  }
+
+  /** The identity, or undefined when Kratos does not know the id (also for ids that are not UUIDs). */
+  async getIdentity(id: string): Promise<Identity | undefined> {
+    const res = await this.http.call('GET', `/admin/identities/${encodeURIComponent(id)}`)
+    if (res.status === 404 || res.status === 400) return undefined
+    if (res.status !== 200) throw this.http.httpError(res, `reading identity ${id}`)
+    return normalize(res.body)
+  }
+
+  /** One page of identities; `nextPageToken` comes from the `Link: <...page_token=...>; rel="next"` header. */
+  async listPage(o: {pageSize?: number; pageToken?: string; credentialsIdentifier?: string} = {}): Promise<{identities: Identity[]; nextPageToken?: string}> {
+    const res = await this.http.call('GET', '/admin/identities', {
+      query: {page_size: o.pageSize ?? 250, page_token: o.pageToken, credentials_identifier: o.credentialsIdentifier},
+    })
+    if (res.status !== 200) throw this.http.httpError(res, 'listing identities')
+    const list = Array.isArray(res.body) ? res.body.map(normalize) : []
+    const next = nextPageToken(res.headers.link)
+    return {identities: list, ...(next && list.length > 0 ? {nextPageToken: next} : {})}
+  }
+
+  async listAll(o: {pageSize?: number} = {}): Promise<Identity[]> {
+    const all: Identity[] = []
+    const seen = new Set<string>()
+    let token: string | undefined
+    for (;;) {
+      const page = await this.listPage({pageSize: o.pageSize, pageToken: token})
+      all.push(...page.identities)
+      if (!page.nextPageToken || seen.has(page.nextPageToken)) return all
+      seen.add(page.nextPageToken)
+      token = page.nextPageToken
+    }
+  }
+
+  /** Exact match on a credentials identifier (the email for password logins). */
+  async findByIdentifier(identifier: string): Promise<Identity | undefined> {
+    const page = await this.listPage({credentialsIdentifier: identifier, pageSize: 2})
+    return page.identities[0]
+  }
+
+  /**
+   * Creates an identity. A conflict (the identifier exists) is reported as `{conflict: true}` rather than thrown so
+   * seeding can treat it as "existing".
+   */
+  async createIdentity(input: CreateIdentityInput): Promise<{identity: Identity; conflict: false} | {conflict: true; reason?: string}> {
+    const res = await this.http.call('POST', '/admin/identities', {
+      json: {
+        schema_id: input.schemaId,
+        traits: input.traits,
+        ...(input.state ? {state: input.state} : {}),
+        ...(input.password === undefined ? {} : {credentials: {password: {config: {password: input.password}}}}),
+        ...(input.metadataPublic ? {metadata_public: input.metadataPublic} : {}),
+        ...(input.metadataAdmin ? {metadata_admin: input.metadataAdmin} : {}),
+      },
+    })
+    if (res.status === 409) return {conflict: true, reason: oryErrorReason(res.body)}
+    if (res.status === 400) {
+      const reason = oryErrorReason(res.body) ?? 'invalid identity'
+      throw new IamError('KRATOS_IDENTITY_INVALID', `Kratos refused the identity: ${reason}`, {
+        exitCode: ExitCode.Failure,
+        details: {status: 400, reason, ...(validationMessages(res.body) ? {messages: validationMessages(res.body)} : {})},
+      })
+    }
+    if (res.status !== 201 && res.status !== 200) throw this.http.httpError(res, 'creating an identity')
+    return {identity: normalize(res.body), conflict: false}
+  }
+
+  /** JSON Patch on one identity: changes only the paths named (unlike PUT, which replaces both metadata fields). */
+  async patchIdentity(id: string, ops: JsonPatchOp[]): Promise<Identity> {
+    const res = await this.http.call('PATCH', `/admin/identities/${encodeURIComponent(id)}`, {json: ops})
+    if (res.status === 404) throw new IamError('IDENTITY_NOT_FOUND', `Kratos has no identity ${id}.`, {exitCode: ExitCode.Failure, details: {id}})
+    if (res.status !== 200) throw this.http.httpError(res, `patching identity ${id}`)
+    return normalize(res.body)
+  }
+
+  async deleteIdentity(id: string): Promise<boolean> {
+    const res = await this.http.call('DELETE', `/admin/identities/${encodeURIComponent(id)}`)
+    if (res.status === 404) return false
+    if (res.status !== 204 && res.status !== 200) throw this.http.httpError(res, `deleting identity ${id}`)
+    return true
+  }
+
+  async ready(): Promise<boolean> {
+    const res = await this.http.call('GET', KRATOS_ADMIN_READY_PATH)
+    return res.status === 200
+  }
+
+  async close(): Promise<void> {
+    await this.http.close()
+  }
+}
+
+function normalize(value: unknown): Identity {
+  if (!value || typeof value !== 'object' || typeof (value as {id?: unknown}).id !== 'string') {
+    throw new IamError('ORY_BAD_RESPONSE', 'Kratos answered with something that is not an identity.', {exitCode: ExitCode.Environment})
+  }
+  const v = value as Identity
+  const meta = v.metadata_public
+  return {...v, traits: v.traits ?? {}, metadata_public: meta && typeof meta === 'object' && !Array.isArray(meta) ? meta : null}
+}
+
+/** Extracts page_token from an RFC 8288 Link header's rel="next" entry. */
+export function nextPageToken(link: string | string[] | undefined): string | undefined {
+  if (!link) return undefined
+  for (const header of Array.isArray(link) ? link : [link]) {
+    for (const part of header.split(/,(?=\s*<)/)) {
+      const m = /<([^>]*)>\s*;(.*)$/.exec(part.trim())
+      if (!m || !/\brel="?next"?/.test(m[2] ?? '')) continue
+      try {
+        const token = new URL(m[1] ?? '', 'http://x').searchParams.get('page_token')
+        if (token) return token
+      } catch {
+        // a malformed link is treated as "no next page"
+      }
+    }
+  }
+  return undefined
+}
+
+function validationMessages(body: unknown): string[] | undefined {
+  const ui = (body as {ui?: {nodes?: {messages?: {text?: string}[]}[]}} | undefined)?.ui
+  const msgs = ui?.nodes?.flatMap((n) => n.messages ?? []).map((m) => m.text ?? '').filter(Boolean)
+  return msgs && msgs.length > 0 ? msgs : undefined
+}

@@ -1,0 +1,104 @@
+import {stat} from 'node:fs/promises'
+import {basename, dirname, resolve} from 'node:path'
+
+import {loadConfig, type LoadedConfig} from '../config/load.js'
+import type {IamConfig} from '../config/model.js'
+import {ExitCode, IamError, isIamError} from '../errors.js'
+import {KETO_DEFAULT_READ_URL, KETO_DEFAULT_WRITE_URL, KetoClient} from '../ory/keto-client.js'
+import {KRATOS_DEFAULT_ADMIN_URL, KratosAdminClient} from '../ory/kratos-client.js'
+import {DEFAULT_ROLE_SHAPE, type RoleTupleShape} from './roles.js'
+
+/** Where the Ory APIs are and how roles are stored, from flags, else iam.yaml, else Ory's defaults. */
+export interface OryContext {
+  kratosAdminUrl: string
+  ketoReadUrl: string
+  ketoWriteUrl: string
+  roles: RoleTupleShape
+  /** Default identity schema id for created identities. */
+  schemaId: string
+  config?: IamConfig
+  configPath?: string
+}
+
+export interface EndpointFlags {
+  'kratos-admin-url'?: string
+  'keto-read-url'?: string
+  'keto-write-url'?: string
+  config?: string
+}
+
+
+/**
+ * Loads iam.yaml. `--config` may name the file or its project directory; without it the current directory is
+ * tried and a missing iam.yaml is fine (Ory defaults apply). An iam.yaml that exists but is invalid always fails.
+ */
+export async function loadProjectConfig(configFlag: string | undefined, o: {cwd?: string; env?: NodeJS.ProcessEnv} = {}): Promise<LoadedConfig | undefined> {
+  const cwd = o.cwd ?? process.cwd()
+  let projectDir = cwd
+  if (configFlag !== undefined) {
+    const p = resolve(cwd, configFlag)
+    const s = await stat(p).catch(() => undefined)
+    if (!s) throw new IamError('CONFIG_NOT_FOUND', `No such file or directory: ${configFlag}`, {exitCode: ExitCode.Usage, suggestion: 'Pass the path of iam.yaml or of the project directory holding it.'})
+    if (s.isDirectory()) projectDir = p
+    else {
+      if (basename(p) !== 'iam.yaml') {
+        throw new IamError('CONFIG_NAME', `--config must point at an iam.yaml file or its directory, not ${basename(p)}.`, {exitCode: ExitCode.Usage})
+      }
+      projectDir = dirname(p)
+    }
+  }
+  try {
+    return await loadConfig(projectDir, {env: o.env})
+  } catch (error) {
+    if (configFlag === undefined && isIamError(error) && error.code === 'CONFIG_NOT_FOUND') return undefined
+    throw error
+  }
+}
+
+export async function resolveOryContext(flags: EndpointFlags, o: {cwd?: string; env?: NodeJS.ProcessEnv} = {}): Promise<OryContext> {
+  const loaded = await loadProjectConfig(flags.config, o)
+  const base = loaded ? contextFromConfig(loaded.config, loaded.path) : defaultContext()
+  return {
+    ...base,
+    kratosAdminUrl: flags['kratos-admin-url'] ?? base.kratosAdminUrl,
+    ketoReadUrl: flags['keto-read-url'] ?? base.ketoReadUrl,
+    ketoWriteUrl: flags['keto-write-url'] ?? base.ketoWriteUrl,
+  }
+}
+
+/** Ory's own defaults, used when there is no iam.yaml. */
+export function defaultContext(): OryContext {
+  return {kratosAdminUrl: KRATOS_DEFAULT_ADMIN_URL, ketoReadUrl: KETO_DEFAULT_READ_URL, ketoWriteUrl: KETO_DEFAULT_WRITE_URL, roles: DEFAULT_ROLE_SHAPE, schemaId: 'default'}
+}
+
+/** The loopback URLs of a project's Ory APIs (from iam.yaml ports) and its roles namespace. */
+export function contextFromConfig(config: IamConfig, configPath?: string): OryContext {
+  const local = (port: number): string => `http://127.0.0.1:${port}`
+  return {
+    kratosAdminUrl: local(config.ports.kratosAdmin),
+    ketoReadUrl: local(config.ports.ketoRead),
+    ketoWriteUrl: local(config.ports.ketoWrite),
+    roles: {namespace: config.roles.namespace, relation: config.roles.relation},
+    schemaId: 'default',
+    config,
+    ...(configPath ? {configPath} : {}),
+  }
+}
+
+export interface OryClients {
+  keto: KetoClient
+  kratos: KratosAdminClient
+  close(): Promise<void>
+}
+
+export function createClients(ctx: OryContext, o: {timeoutMs?: number} = {}): OryClients {
+  const keto = new KetoClient({readUrl: ctx.ketoReadUrl, writeUrl: ctx.ketoWriteUrl, timeoutMs: o.timeoutMs})
+  const kratos = new KratosAdminClient({adminUrl: ctx.kratosAdminUrl, timeoutMs: o.timeoutMs})
+  return {
+    keto,
+    kratos,
+    async close() {
+      await Promise.all([keto.close(), kratos.close()])
+    },
+  }
+}

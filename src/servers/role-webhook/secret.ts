@@ -1,0 +1,63 @@
+import {createHash, timingSafeEqual} from 'node:crypto'
+import {readFile, stat} from 'node:fs/promises'
+
+import {ExitCode, IamError} from '../../errors.js'
+
+/** The header Kratos' web_hook `auth: {type: api_key, config: {name, value, in: header}}` sends. */
+export const WEBHOOK_SECRET_HEADER = 'x-iam-webhook-secret'
+export const WEBHOOK_SECRET_ENV = 'ROLE_WEBHOOK_SECRET'
+/** Shorter secrets are refused: the header is the only thing standing between the internet and role writes. */
+export const MIN_SECRET_LENGTH = 16
+
+/**
+ * Compares a presented secret with the expected one in constant time. Both are hashed first so the comparison
+ * runs over equal-length digests (timingSafeEqual throws on a length mismatch, which would leak the length).
+ */
+export function secretMatches(expectedDigest: Buffer, presented: string | string[] | undefined): boolean {
+  if (typeof presented !== 'string') return false
+  const digest = createHash('sha256').update(presented, 'utf8').digest()
+  return timingSafeEqual(digest, expectedDigest)
+}
+
+export function secretDigest(secret: string): Buffer {
+  return createHash('sha256').update(secret, 'utf8').digest()
+}
+
+/**
+ * The webhook secret from --secret-file (trailing newline trimmed) or $ROLE_WEBHOOK_SECRET. Refuses to run
+ * without one, or with one too short to resist guessing. Never echoes the value.
+ */
+export async function loadWebhookSecret(o: {secretFile?: string; env?: NodeJS.ProcessEnv; warn?: (message: string) => void}): Promise<string> {
+  let secret: string | undefined
+  let source: string
+  if (o.secretFile !== undefined) {
+    source = o.secretFile
+    try {
+      const s = await stat(o.secretFile)
+      if ((s.mode & 0o077) !== 0 && process.platform !== 'win32') {
+        o.warn?.(`${o.secretFile} is readable by other users; chmod 600 it.`)
+      }
+      secret = (await readFile(o.secretFile, 'utf8')).replace(/\r?\n$/, '')
+    } catch (error) {
+      throw new IamError('WEBHOOK_SECRET_UNREADABLE', `Cannot read the webhook secret file ${o.secretFile}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, {
+        exitCode: ExitCode.Usage,
+      })
+    }
+  } else {
+    source = `$${WEBHOOK_SECRET_ENV}`
+    secret = (o.env ?? process.env)[WEBHOOK_SECRET_ENV]
+  }
+  if (!secret) {
+    throw new IamError('WEBHOOK_SECRET_MISSING', 'The role webhook needs a shared secret and has none: refusing to start.', {
+      exitCode: ExitCode.Usage,
+      suggestion: `Set ${WEBHOOK_SECRET_ENV} (iam init writes one into .env) or pass --secret-file.`,
+    })
+  }
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new IamError('WEBHOOK_SECRET_WEAK', `The webhook secret from ${source} is shorter than ${MIN_SECRET_LENGTH} characters.`, {
+      exitCode: ExitCode.Usage,
+      suggestion: 'Use a random secret, e.g. `openssl rand -base64 32`.',
+    })
+  }
+  return secret
+}
