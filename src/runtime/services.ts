@@ -1,0 +1,118 @@
+/**
+ * Pure: which services a project runs, on which ports, and the endpoints users and CI need. Both runtimes and the
+ * status/env output derive from this one plan so they cannot disagree.
+ */
+import type {IamConfig} from '../config/model.js'
+import {healthUrls} from '../ory/launch.js'
+import type {OryServer} from '../ory/servers.js'
+import type {ServiceName} from './types.js'
+
+export interface ServiceDef {
+  name: ServiceName
+  kind: 'ory' | 'embedded'
+  /** Set for Kratos, Keto, Oathkeeper. */
+  server?: OryServer
+  ports: Record<string, number>
+  urls: Record<string, string>
+  /** GET these; all answering 200 means ready. */
+  healthUrls: string[]
+  /** Services that must be ready before this one starts. */
+  dependsOn: ServiceName[]
+}
+
+const LOOPBACK = '127.0.0.1'
+const url = (port: number): string => `http://${LOOPBACK}:${port}`
+
+/** batch-auth runs when any route authorizes with `anyOf` (Keto checks OR-ed together). */
+export function needsBatchAuth(config: IamConfig): boolean {
+  return config.routes.some((r) => (r.authorization?.anyOf?.length ?? 0) > 0)
+}
+
+export function needsRoleWebhook(config: IamConfig): boolean {
+  return config.roles.enabled
+}
+
+/** Services in start order (dependencies first). */
+export function planServices(config: IamConfig): ServiceDef[] {
+  const p = config.ports
+  const services: ServiceDef[] = [
+    {
+      name: 'kratos',
+      kind: 'ory',
+      server: 'kratos',
+      ports: {public: p.kratosPublic, admin: p.kratosAdmin},
+      urls: {public: url(p.kratosPublic), admin: url(p.kratosAdmin)},
+      healthUrls: healthUrls('kratos', {public: url(p.kratosPublic), admin: url(p.kratosAdmin)}),
+      dependsOn: [],
+    },
+    {
+      name: 'keto',
+      kind: 'ory',
+      server: 'keto',
+      ports: {read: p.ketoRead, write: p.ketoWrite},
+      urls: {read: url(p.ketoRead), write: url(p.ketoWrite)},
+      healthUrls: healthUrls('keto', {read: url(p.ketoRead), write: url(p.ketoWrite)}),
+      dependsOn: [],
+    },
+  ]
+  if (needsBatchAuth(config)) {
+    services.push({
+      name: 'batch-auth',
+      kind: 'embedded',
+      ports: {http: p.batchAuth},
+      urls: {http: url(p.batchAuth)},
+      healthUrls: [`${url(p.batchAuth)}/health/ready`],
+      dependsOn: ['keto'],
+    })
+  }
+  if (needsRoleWebhook(config)) {
+    services.push({
+      name: 'role-webhook',
+      kind: 'embedded',
+      ports: {http: p.roleWebhook},
+      urls: {http: url(p.roleWebhook)},
+      healthUrls: [`${url(p.roleWebhook)}/health/ready`],
+      dependsOn: ['keto'],
+    })
+  }
+  services.push({
+    name: 'oathkeeper',
+    kind: 'ory',
+    server: 'oathkeeper',
+    ports: {proxy: p.oathkeeperProxy, api: p.oathkeeperApi},
+    urls: {proxy: url(p.oathkeeperProxy), api: url(p.oathkeeperApi)},
+    healthUrls: healthUrls('oathkeeper', {proxy: url(p.oathkeeperProxy), api: url(p.oathkeeperApi)}),
+    dependsOn: [],
+  })
+  return services
+}
+
+export interface Endpoint {
+  /** Env var name for `iam status -o env`. */
+  env: string
+  label: string
+  url: string
+}
+
+/** Every endpoint a user or CI job needs, in display order. The mail UI only exists under compose. */
+export function endpoints(config: IamConfig, o: {runtime: 'native' | 'compose'}): Endpoint[] {
+  const p = config.ports
+  const list: Endpoint[] = [
+    {env: 'KRATOS_PUBLIC_URL', label: 'Kratos public', url: url(p.kratosPublic)},
+    {env: 'KRATOS_ADMIN_URL', label: 'Kratos admin', url: url(p.kratosAdmin)},
+    {env: 'KETO_READ_URL', label: 'Keto read', url: url(p.ketoRead)},
+    {env: 'KETO_WRITE_URL', label: 'Keto write', url: url(p.ketoWrite)},
+    {env: 'OATHKEEPER_PROXY_URL', label: 'Oathkeeper proxy', url: url(p.oathkeeperProxy)},
+    {env: 'OATHKEEPER_API_URL', label: 'Oathkeeper API', url: url(p.oathkeeperApi)},
+    {env: 'JWKS_URL', label: 'JWKS', url: `${url(p.oathkeeperApi)}/.well-known/jwks.json`},
+  ]
+  if (needsBatchAuth(config)) list.push({env: 'BATCH_AUTH_URL', label: 'batch-auth', url: url(p.batchAuth)})
+  if (needsRoleWebhook(config)) list.push({env: 'ROLE_WEBHOOK_URL', label: 'role-webhook', url: url(p.roleWebhook)})
+  if (o.runtime === 'compose') list.push({env: 'MAIL_UI_URL', label: 'Mail UI', url: url(p.mailUi)})
+  return list
+}
+
+/** Every TCP port the plan listens on, with the service that owns it. */
+export function plannedPorts(services: ServiceDef[]): {service: ServiceName; name: string; port: number}[] {
+  return services.flatMap((s) => Object.entries(s.ports).map(([name, port]) => ({service: s.name, name, port})))
+}
