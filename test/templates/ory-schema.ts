@@ -1,11 +1,13 @@
 /**
- * Validates a config against the official config schema of a server version (/work/shared/ory/<server>/<v>/ or
- * $IAM_ORY_SCHEMAS). The schemas $ref two remote Ory schemas (`ory://logging-config`, `ory://tracing-config`) that are
+ * Validates a config against the official config schema of a server version. The schemas are vendored under
+ * test/fixtures/ory-schemas/<server>/<version>/ (copied from the servers' releases, Apache-2.0) so a fresh clone tests
+ * the same thing everywhere; $IAM_ORY_SCHEMAS points at another copy with the same layout. The schemas $ref two remote Ory schemas (`ory://logging-config`, `ory://tracing-config`) that are
  * not published beside them; they describe the `log` and `tracing` keys, which iam never renders, so they are mapped
  * to the permissive schema `{}` (registered under their ids) instead of being fetched.
  */
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 
 import {Ajv, type ErrorObject} from 'ajv'
 import addFormatsModule from 'ajv-formats'
@@ -14,7 +16,7 @@ import type {OryServer} from '../../src/ory/servers.js'
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
 
-export const ORY_SCHEMAS_DIR = process.env.IAM_ORY_SCHEMAS ?? '/work/shared/ory'
+export const ORY_SCHEMAS_DIR = process.env.IAM_ORY_SCHEMAS ?? fileURLToPath(new URL('../fixtures/ory-schemas/', import.meta.url))
 
 export function oryConfigErrors(server: OryServer, version: string, config: unknown): ErrorObject[] {
   const schema = JSON.parse(readFileSync(join(ORY_SCHEMAS_DIR, server, version, 'config.schema.json'), 'utf8')) as Record<string, unknown>
