@@ -33,7 +33,7 @@ export function isEnvRef(value: string): boolean {
   return /\$\{[A-Za-z_][A-Za-z0-9_]*\}/.test(value)
 }
 
-function roleWebHook(config: IamConfig, o: {webhookBaseUrl?: string; secret: string}): KratosHook {
+function roleWebHook(config: IamConfig, o: {webhookBaseUrl?: string; secret: string; parse: boolean}): KratosHook {
   return {
     hook: 'web_hook',
     config: {
@@ -41,8 +41,10 @@ function roleWebHook(config: IamConfig, o: {webhookBaseUrl?: string; secret: str
       method: 'POST',
       body: SERVER_RELATIVE.roleWebhookBody,
       auth: {type: 'api_key', config: {name: ROLE_WEBHOOK_SECRET_HEADER, value: o.secret, in: 'header'}},
-      // The webhook patches metadata_public itself through the admin API; Kratos must not parse its answer.
-      response: {ignore: false, parse: false},
+      // The webhook patches metadata_public itself through the admin API and answers without an `identity`, so parsing
+      // changes nothing on success; after login it lets a --strict refusal show its message in the flow's UI. After
+      // registration parsing would make Kratos run the hook before the identity is stored, with nothing to patch.
+      response: {ignore: false, parse: o.parse},
     },
   }
 }
@@ -69,10 +71,12 @@ export function kratosAfterHooks(
   if (!config.roles.enabled) {
     return {login: undefined, registration: Object.fromEntries(methods.map((m) => [m, {hooks: [session]}])) as KratosAfter}
   }
-  const hook = roleWebHook(config, {webhookBaseUrl: o.webhookBaseUrl, secret: o.secret ?? ROLE_WEBHOOK_SECRET_PLACEHOLDER})
+  const hookOptions = {webhookBaseUrl: o.webhookBaseUrl, secret: o.secret ?? ROLE_WEBHOOK_SECRET_PLACEHOLDER}
+  const afterLogin = roleWebHook(config, {...hookOptions, parse: true})
+  const afterRegistration = roleWebHook(config, {...hookOptions, parse: false})
   return {
-    login: {hooks: [hook]},
-    registration: Object.fromEntries(methods.map((m) => [m, {hooks: [hook, session]}])) as KratosAfter,
+    login: {hooks: [afterLogin]},
+    registration: Object.fromEntries(methods.map((m) => [m, {hooks: [afterRegistration, session]}])) as KratosAfter,
   }
 }
 

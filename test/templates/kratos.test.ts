@@ -48,10 +48,11 @@ describe('kratos.yml', () => {
         method: 'POST',
         body: 'file://./hooks/role-webhook.jsonnet',
         auth: {type: 'api_key', config: {name: ROLE_WEBHOOK_SECRET_HEADER, value: ROLE_WEBHOOK_SECRET_PLACEHOLDER, in: 'header'}},
-        response: {ignore: false, parse: false},
+        response: {ignore: false, parse: true},
       },
     })
-    expect(doc.selfservice.flows.registration.after).toEqual({password: {hooks: [hook, {hook: 'session'}]}})
+    const afterRegistration = {...hook, config: {...hook.config, response: {ignore: false, parse: false}}}
+    expect(doc.selfservice.flows.registration.after).toEqual({password: {hooks: [afterRegistration, {hook: 'session'}]}})
   })
 
   it('without roles: no web hook, registration keeps the session hook', () => {
