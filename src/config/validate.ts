@@ -3,7 +3,7 @@ import {didYouMean, formatPath, type ConfigPath, type RawIssue} from './issues.j
 import {MatchSyntaxError, overlapWitness, parseRouteMatch, type ParsedMatch} from './match.js'
 import type {IamConfig, NamespaceConfig} from './model.js'
 import type {RawConfig} from './raw.js'
-import {parseTupleString, TupleSyntaxError} from './tuples.js'
+import {parseTuple, TupleSyntaxError} from '../ory/tuple-text.js'
 
 /**
  * Fields where `${VAR}` is allowed: secrets and URLs (which often differ per machine or carry credentials).
@@ -273,10 +273,10 @@ function seedIssues(config: IamConfig, index: NamespaceIndex, issues: RawIssue[]
   config.seed.tuples.forEach((text, i) => {
     const path: ConfigPath = ['seed', 'tuples', i]
     try {
-      const tuple = parseTupleString(text)
+      const tuple = parseTuple(text)
       requireRelation(index, tuple.namespace, tuple.relation, path, path, issues)
-      if ('subject_set' in tuple) {
-        const set = tuple.subject_set
+      if (tuple.subjectSet) {
+        const set = tuple.subjectSet
         if (set.relation === '') {
           if (!index.has(set.namespace)) issues.push({path, message: `subject namespace "${set.namespace}" is not declared`, allowed: [...index.keys()]})
         } else requireRelation(index, set.namespace, set.relation, path, path, issues)

@@ -1,5 +1,5 @@
 import {ExitCode, IamError} from '../errors.js'
-import type {RelationTuple} from '../ory/keto-client.js'
+import type {RelationTuple} from '../ory/tuple-text.js'
 import type {Identity, JsonPatchOp} from '../ory/kratos-client.js'
 
 /**

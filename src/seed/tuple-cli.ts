@@ -1,5 +1,5 @@
 import {usageError} from '../errors.js'
-import {parseTuple, TupleSyntaxError} from '../ory/keto-client.js'
+import {parseTuple, TupleSyntaxError} from '../ory/tuple-text.js'
 import type {TupleEntry, TupleReport} from './tuples.js'
 
 /**

@@ -1,7 +1,8 @@
 import {extname} from 'node:path'
 
 import {isIamError} from '../errors.js'
-import {formatTuple, parseTuple, tupleFromObject, TupleSyntaxError, type KetoClient, type RelationTuple} from '../ory/keto-client.js'
+import type {KetoClient} from '../ory/keto-client.js'
+import {formatTuple, parseTuple, tupleFromObject, TupleSyntaxError, type RelationTuple} from '../ory/tuple-text.js'
 import {isUnreachable} from '../ory/request.js'
 import {parseYamlList, readInputFile} from './yaml-list.js'
 

@@ -1,7 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
 import {overlapWitness, parseRouteMatch, toOathkeeperRegexp} from '../../src/config/match.js'
-import {formatTuple, parseTupleString} from '../../src/config/tuples.js'
 
 const overlap = (a: string, b: string): string | undefined => overlapWitness(parseRouteMatch(a), parseRouteMatch(b), [a, b])
 
@@ -27,22 +26,5 @@ describe('route matches', () => {
     expect(overlap('http://h/<[a-c]>', 'http://h/<[d-f]>')).toBeUndefined()
     expect(overlap('http://h/<[!a]>', 'http://h/a')).toBeUndefined()
     expect(overlap('http://h/<*>', 'http://h/a/b')).toBeUndefined()
-  })
-})
-
-describe('relation tuples in text form', () => {
-  it('parses subject ids and subject sets', () => {
-    expect(parseTupleString('Role:admin#member@4f1c-9')).toEqual({namespace: 'Role', object: 'admin', relation: 'member', subject_id: '4f1c-9'})
-    expect(parseTupleString('Tenant:acme#member@(Role:admin#member)')).toEqual({
-      namespace: 'Tenant',
-      object: 'acme',
-      relation: 'member',
-      subject_set: {namespace: 'Role', object: 'admin', relation: 'member'},
-    })
-    expect(formatTuple(parseTupleString(' Doc:a:b#view@User:u#x '))).toBe('Doc:a:b#view@User:u#x')
-  })
-
-  it.each(['Role:admin#member', 'Role#member@x', ':a#b@c', 'Role:#member@x', 'Role:a#@x'])('refuses %s', (text) => {
-    expect(() => parseTupleString(text)).toThrow(/tuple|empty/)
   })
 })

@@ -154,13 +154,16 @@ describe('namespaces, roles and seed', () => {
     - Role:admin#owner@user-1
     - Tenant:acme#member@Role:admin#member
     - not a tuple
+    - Role:admin#member@Ghost:bob
 `)
     expect(issues.map((i) => [i.line, i.path, i.message])).toEqual([
       [7, 'seed.identities[0].password', 'Kratos rejects passwords shorter than 8 characters'],
       [7, 'seed.identities[0].name', 'the identity schema has no name trait; set kratos.traits.name: true or remove the name'],
       [8, 'seed.identities[1].email', 'A@example.com is already seeded by seed.identities[0]'],
       [11, 'seed.tuples[1]', 'namespace Role has no relation "owner"'],
-      [13, 'seed.tuples[3]', '"not a tuple" is not a relation tuple: expected Namespace:object#relation@subject'],
+      [13, 'seed.tuples[3]', 'expected "Namespace:object#relation@subject", found no \':\' in "not a tuple"'],
+      // Keto's own reading, as `iam seed` applies it: a subject with ':' is a subject set.
+      [14, 'seed.tuples[4]', 'subject namespace "Ghost" is not declared'],
     ])
   })
 })

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
-import {escapeTuplePart, formatTuple, parseSubject, parseTuple, tupleFromObject, TupleSyntaxError, type RelationTuple} from '../../src/ory/keto-client.js'
+import {escapeTuplePart, formatTuple, parseSubject, parseTuple, tupleFromObject, TupleSyntaxError, type RelationTuple} from '../../src/ory/tuple-text.js'
 
 describe('tuple text form', () => {
   it('parses subject ids and subject sets exactly as Keto splits them', () => {

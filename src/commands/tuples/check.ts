@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {usageError} from '../../errors.js'
-import {formatTuple, parseTuple} from '../../ory/keto-client.js'
+import {formatTuple, parseTuple} from '../../ory/tuple-text.js'
 import {oryFlags, withOry} from '../../seed/cli.js'
 
 export default class TuplesCheck extends BaseCommand<typeof TuplesCheck> {

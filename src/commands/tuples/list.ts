@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {formatTuple, parseSubject, type TupleQuery} from '../../ory/keto-client.js'
+import {formatTuple, parseSubject, type TupleQuery} from '../../ory/tuple-text.js'
 import {oryFlags, withOry} from '../../seed/cli.js'
 import {usageError} from '../../errors.js'
 
