@@ -1,4 +1,9 @@
-/** Durations in iam.yaml: an integer and a unit, e.g. "500ms", "5s", "10m", "1h". The model holds milliseconds. */
+/**
+ * Durations, held as milliseconds. iam.yaml takes one strict form (an integer and a unit: "500ms", "5s", "10m", "1h")
+ * that its JSON schema can state; flags and Oathkeeper's config take Go's form ("1m30s", "1.5s"), read by
+ * parseDurationMs. formatDuration writes a form both accept.
+ */
+import {usageError} from '../errors.js'
 
 const UNITS = {ms: 1, s: 1000, m: 60_000, h: 3_600_000} as const
 type Unit = keyof typeof UNITS
@@ -23,4 +28,24 @@ export function formatDuration(ms: number): string {
   const m = s / 60
   if (m < 600 || m % 60 !== 0) return `${m}m`
   return `${m / 60}h`
+}
+
+const GO_UNIT_MS: Record<string, number> = {ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000}
+
+/**
+ * Parses a duration as Go (and so Oathkeeper) writes it: "60s", "1m30s", "500ms". A bare number is milliseconds.
+ * Returns milliseconds; throws a usage error naming `what` otherwise.
+ */
+export function parseDurationMs(value: string | number, what = 'duration'): number {
+  if (typeof value === 'number') {
+    if (Number.isFinite(value) && value >= 0) return value
+  } else {
+    const text = value.trim()
+    if (/^\d+(\.\d+)?$/.test(text)) return Number(text)
+    const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)]
+    if (parts.length > 0 && parts.map((p) => p[0]).join('') === text) {
+      return parts.reduce((sum, p) => sum + Number(p[1]) * GO_UNIT_MS[p[2] as string]!, 0)
+    }
+  }
+  throw usageError('INVALID_DURATION', `invalid ${what}: ${JSON.stringify(value)}`, {suggestion: 'Use a duration like 60s, 1m30s or 500ms.'})
 }

@@ -5,7 +5,7 @@
 import {relative} from 'node:path'
 
 import {LAYOUT} from '../project/layout.js'
-import {formatDurationMs} from './duration.js'
+import {formatDuration} from '../config/duration.js'
 import {keyStatuses, type KeyAlgorithm, type KeyStatus} from './jwks.js'
 import {pruneKeys, rotateKeys, type PruneResult, type RotateResult} from './rotate.js'
 import {drainWindowMs, keyFilePath, loadTokenSettings, type TokenSettings} from './settings.js'
@@ -25,7 +25,7 @@ export interface DrainReport {
 }
 
 function drainReport(s: TokenSettings): DrainReport {
-  const f = formatDurationMs
+  const f = (ms: number): string => formatDuration(Math.round(ms))
   return {
     drainWindowMs: drainWindowMs(s),
     drainWindow: `${f(drainWindowMs(s))} = token ttl ${f(s.ttlMs)} + clock skew ${f(s.clockSkewMs)} + verifier JWKS refresh ${f(s.jwksRefreshMs)} + Oathkeeper JWKS reload ${f(s.oathkeeperReloadMs)}`,
@@ -57,7 +57,7 @@ export async function rotateProjectKeys(o: ProjectKeyOptions & {algorithm?: KeyA
   const settings = await loadTokenSettings(o.dir)
   const drain = drainReport(settings)
   const result = await rotateKeys(file, {drainWindowMs: drain.drainWindowMs, algorithm: o.algorithm, now: o.now})
-  const within = formatDurationMs(settings.oathkeeperReloadMs)
+  const within = formatDuration(Math.round(settings.oathkeeperReloadMs))
   return {
     file,
     ...result,

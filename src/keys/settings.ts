@@ -7,7 +7,7 @@ import {isIamError} from '../errors.js'
 import {resolveEnvRefs} from '../config/env.js'
 import {loadConfig} from '../config/load.js'
 import {PROJECT_FILES, type TokenAlgorithm} from '../config/model.js'
-import {parseDurationMs} from './duration.js'
+import {parseDurationMs} from '../config/duration.js'
 
 /** Oathkeeper's default `authenticators.jwt.config.jwks_ttl` (driver/configuration/provider_koanf.go). */
 export const OATHKEEPER_DEFAULT_JWKS_TTL_MS = 30_000

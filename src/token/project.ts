@@ -5,7 +5,7 @@ import {resolve} from 'node:path'
 import type {JSONWebKeySet, JWTPayload} from 'jose'
 
 import {IamError, usageError} from '../errors.js'
-import {parseDurationMs} from '../keys/duration.js'
+import {parseDurationMs} from '../config/duration.js'
 import {parseKeySet, publicKeySet} from '../keys/jwks.js'
 import {keyFilePath, loadTokenSettings} from '../keys/settings.js'
 import {readKeySet} from '../keys/store.js'
