@@ -1,4 +1,4 @@
-import {chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir, stat, writeFile} from 'node:fs/promises'
+import {chmod, copyFile, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat, writeFile} from 'node:fs/promises'
 import {basename, dirname, join, relative, resolve, sep} from 'node:path'
 
 import {IamError, usageError} from '../errors.js'
@@ -10,6 +10,7 @@ import {parseConfig} from './load.js'
 import {PROJECT_FILES, type IamConfig, type RuntimePreference, type TokenAlgorithm} from './model.js'
 import {PROJECT_PATTERN} from './schema.js'
 import {renderConfigYaml} from './stringify.js'
+import {pathExists, readTextIfExists} from '../util/fs.js'
 
 /**
  * `iam init`: writes iam.yaml, renders every Ory file, the secrets and the signing JWKS, and makes sure git ignores
@@ -91,23 +92,7 @@ export function missingGitignoreLines(content: string): string[] {
   return GITIGNORE_LINES.filter((line) => !present.has(norm(line)))
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path)
-    return true
-  } catch {
-    return false
-  }
-}
 
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
-  }
-}
 
 async function listFiles(root: string, dir = root): Promise<string[]> {
   const out: string[] = []
@@ -138,7 +123,7 @@ async function keepableJwks(path: string, algorithm: TokenAlgorithm): Promise<bo
 /** Throws PROJECT_EXISTS (exit 2) when `dir` already holds an iam.yaml, unless forced. */
 export async function assertNoProject(dir: string, force = false): Promise<void> {
   const configPath = join(resolve(dir), PROJECT_FILES.config)
-  if ((await exists(configPath)) && !force) {
+  if ((await pathExists(configPath)) && !force) {
     throw usageError('PROJECT_EXISTS', `${configPath} already exists.`, {
       suggestion: 'Edit it and run `iam render`, or pass --force to replace it (existing secrets and signing keys are kept).',
       details: {file: configPath},
@@ -157,7 +142,7 @@ export async function initProject(dir: string, o: InitOptions = {}): Promise<Ini
 
   await assertNoProject(target, o.force)
 
-  const createdTarget = !(await exists(target))
+  const createdTarget = !(await pathExists(target))
   await mkdir(target, {recursive: true})
   const work = await mkdtemp(join(target, '.iam-init-'))
   const stage = join(work, 'new')
@@ -169,12 +154,12 @@ export async function initProject(dir: string, o: InitOptions = {}): Promise<Ini
     // missing secrets. An existing signing key is kept when it matches the algorithm, so tokens stay valid.
     const kept: string[] = []
     const secrets = join(target, PROJECT_FILES.secrets)
-    if (await exists(secrets)) {
+    if (await pathExists(secrets)) {
       await copyKeepingMode(secrets, join(stage, PROJECT_FILES.secrets))
       kept.push(PROJECT_FILES.secrets)
     }
     const jwks = join(target, PROJECT_FILES.jwks)
-    if ((await exists(jwks)) && (await keepableJwks(jwks, config.tokens.algorithm))) {
+    if ((await pathExists(jwks)) && (await keepableJwks(jwks, config.tokens.algorithm))) {
       await copyKeepingMode(jwks, join(stage, PROJECT_FILES.jwks))
       kept.push(PROJECT_FILES.jwks)
     }
@@ -182,7 +167,7 @@ export async function initProject(dir: string, o: InitOptions = {}): Promise<Ini
     const render = o.render ?? (await import('../project/render.js')).renderProject
     await render(stage, {config})
 
-    const gitignore = (await readIfExists(join(target, '.gitignore'))) ?? ''
+    const gitignore = (await readTextIfExists(join(target, '.gitignore'))) ?? ''
     const added = missingGitignoreLines(gitignore)
     if (added.length > 0) {
       const sep = gitignore === '' || gitignore.endsWith('\n') ? '' : '\n'
@@ -232,7 +217,7 @@ async function moveIntoPlace(
   const createdDirs: string[] = []
   const replaced: string[] = []
   const saveExisting = async (file: string, entry: {path: string; backup?: string}): Promise<void> => {
-    if (!(await exists(entry.path))) return
+    if (!(await pathExists(entry.path))) return
     const saved = join(backup, file)
     await mkdir(dirname(saved), {recursive: true})
     await move(entry.path, saved)
@@ -276,7 +261,7 @@ async function moveIntoPlace(
 
 /** Paths the last `iam render` recorded in its manifest (empty when there is none or it is unreadable). */
 async function previouslyRendered(target: string): Promise<string[]> {
-  const text = await readIfExists(join(target, LAYOUT.manifest))
+  const text = await readTextIfExists(join(target, LAYOUT.manifest))
   if (text === undefined) return []
   try {
     const manifest = JSON.parse(text) as {files?: Record<string, unknown>}
@@ -295,7 +280,7 @@ async function removeEmptyParents(root: string, dir: string): Promise<void> {
 
 async function makeParents(root: string, dir: string, created: string[]): Promise<void> {
   const missing: string[] = []
-  for (let d = dir; d !== root && d.startsWith(root + sep) && !(await exists(d)); d = dirname(d)) missing.unshift(d)
+  for (let d = dir; d !== root && d.startsWith(root + sep) && !(await pathExists(d)); d = dirname(d)) missing.unshift(d)
   for (const d of missing) {
     await mkdir(d)
     created.push(d)

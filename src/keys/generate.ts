@@ -1,11 +1,11 @@
 import {randomBytes} from 'node:crypto'
-import {access} from 'node:fs/promises'
 
 import {calculateJwkThumbprint, exportJWK, generateKeyPair} from 'jose'
 
 import {IamError} from '../errors.js'
 import {type KeyAlgorithm, type KeySet, type StoredJwk} from './jwks.js'
 import {writeKeySet} from './store.js'
+import {pathExists} from '../util/fs.js'
 
 /** Generates one private signing key with jose. RSA keys are 2048 bits (the minimum RS256 allows here). */
 export async function generateKey(algorithm: KeyAlgorithm, now: Date = new Date()): Promise<StoredJwk> {
@@ -29,7 +29,7 @@ export interface GenerateOptions {
  * `force`. Returns only public information.
  */
 export async function generateJwksFile(path: string, o: GenerateOptions): Promise<{kid: string; alg: string}> {
-  if (!o.force && (await exists(path))) {
+  if (!o.force && (await pathExists(path))) {
     throw new IamError('KEYS_EXIST', `${path} already exists`, {
       exitCode: 2,
       suggestion: 'Use `iam keys rotate` to replace the signing key without breaking tokens in flight, or --force to start over.',
@@ -42,11 +42,3 @@ export async function generateJwksFile(path: string, o: GenerateOptions): Promis
   return {kid: key.kid, alg: key.alg}
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path)
-    return true
-  } catch {
-    return false
-  }
-}

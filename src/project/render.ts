@@ -17,6 +17,7 @@ import type {IamConfig} from '../config/model.js'
 import {generateJwksFile} from '../keys/generate.js'
 import {renderAll, type RenderedFile} from '../templates/index.js'
 import {writeFileAtomic} from '../util/atomic-write.js'
+import {readTextIfExists} from '../util/fs.js'
 import {LAYOUT, projectPath} from './layout.js'
 import {ensureSecrets, parseDotEnv} from './secrets.js'
 
@@ -60,14 +61,6 @@ async function readAsset(relative: string): Promise<string> {
   return readFile(fileURLToPath(new URL(`../../templates/ory/${relative}`, import.meta.url)), 'utf8')
 }
 
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
-  }
-}
 
 /** Resolves the `${VAR}` references that end up in rendered files (URLs). smtpUrl stays a reference: see kratosEnv. */
 export function resolveRenderRefs(config: IamConfig, env: NodeJS.ProcessEnv): IamConfig {
@@ -85,7 +78,7 @@ export async function renderProjectFiles(
   projectDir: string,
   o: Pick<RenderOptions, 'config' | 'env'> = {},
 ): Promise<{config: IamConfig; files: RenderedFile[]}> {
-  const dotenv = parseDotEnv((await readIfExists(projectPath(projectDir, LAYOUT.secrets))) ?? '')
+  const dotenv = parseDotEnv((await readTextIfExists(projectPath(projectDir, LAYOUT.secrets))) ?? '')
   const env = o.env ?? {...Object.fromEntries(dotenv), ...process.env}
   const config = o.config ?? (await loadConfig(projectDir, {env})).config
   const pkg = await readPackageInfo()
@@ -100,7 +93,7 @@ export async function renderProjectFiles(
 export async function renderProject(projectDir: string, o: RenderOptions = {}): Promise<RenderReport> {
   const {config, files: rendered} = await renderProjectFiles(projectDir, o)
   const manifestPath = projectPath(projectDir, LAYOUT.manifest)
-  const manifestText = await readIfExists(manifestPath)
+  const manifestText = await readTextIfExists(manifestPath)
   const previous: Manifest = manifestText ? (JSON.parse(manifestText) as Manifest) : {version: 1, files: {}}
   const next: Manifest = {version: 1, files: {...previous.files}}
   const files: RenderReport['files'] = []
@@ -108,7 +101,7 @@ export async function renderProject(projectDir: string, o: RenderOptions = {}): 
 
   for (const file of rendered) {
     const path = projectPath(projectDir, file.path)
-    const onDisk = await readIfExists(path)
+    const onDisk = await readTextIfExists(path)
     const wanted = sha256(file.content)
     if (onDisk === file.content) {
       files.push({path: file.path, status: 'unchanged'})
@@ -137,7 +130,7 @@ export async function renderProject(projectDir: string, o: RenderOptions = {}): 
   for (const [stale, hash] of Object.entries(previous.files)) {
     if (current.has(stale)) continue
     const path = projectPath(projectDir, stale)
-    const onDisk = await readIfExists(path)
+    const onDisk = await readTextIfExists(path)
     delete next.files[stale]
     if (onDisk === undefined) continue
     if (sha256(onDisk) !== hash && !o.force) {
@@ -156,7 +149,7 @@ export async function renderProject(projectDir: string, o: RenderOptions = {}): 
   if (secrets.status === 'drifted') drift = true
 
   const jwksPath = projectPath(projectDir, LAYOUT.jwks)
-  if ((await readIfExists(jwksPath)) === undefined) {
+  if ((await readTextIfExists(jwksPath)) === undefined) {
     if (o.check) {
       files.push({path: LAYOUT.jwks, status: 'drifted'})
       drift = true
