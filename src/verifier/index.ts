@@ -1,4 +1,4 @@
-/** The id_token verifier for Node services: see docs/verifier.md. */
+/** The id_token verifier for Node services: see the README, "Verifying id_tokens in your Node service". */
 export {createVerifier, type Verifier, type VerifierOptions, type VerifiedToken} from './verifier.js'
 export {VerifyError, VERIFY_ERROR_CODES, type VerifyErrorCode} from './errors.js'
 export {MemoryReplayCache, type ReplayCache, type MemoryReplayCacheOptions} from './replay-cache.js'
