@@ -4,7 +4,7 @@
  * source version with the machine's Go (needs the Go module proxy the first time) into the OS temp dir.
  */
 import {createHash} from 'node:crypto'
-import {access, readFile} from 'node:fs/promises'
+import {access, readFile, rename} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -24,7 +24,10 @@ export function composeCheckBinary(): Promise<string> {
       await access(out)
       return out
     } catch {
-      await execa('go', ['build', '-o', out, '.'], {cwd: TOOL_DIR, env: {GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod'}, timeout: 600_000})
+      // Built beside its final name and renamed, so an interrupted build never leaves a truncated binary to reuse.
+      const partial = `${out}.${process.pid}.partial`
+      await execa('go', ['build', '-o', partial, '.'], {cwd: TOOL_DIR, env: {GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod'}, timeout: 600_000})
+      await rename(partial, out)
       return out
     }
   })()

@@ -3,11 +3,11 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {parse} from 'yaml'
-import {describe, expect, it} from 'vitest'
+import {beforeAll, describe, expect, it} from 'vitest'
 
 import {composeProjectName, renderCompose} from '../../src/templates/compose.js'
 import {renderAll} from '../../src/templates/index.js'
-import {composeCheck} from './compose-check.js'
+import {composeCheck, composeCheckBinary} from './compose-check.js'
 import {CTX, testConfig} from './fixture.js'
 
 type Doc = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -25,6 +25,9 @@ async function writeProject(config = testConfig(), env = ENV): Promise<string> {
   await writeFile(join(dir, '.env'), env)
   return dir
 }
+
+// On a fresh machine the validator is built (and compose-go downloaded) first: longer than one test may take.
+beforeAll(() => composeCheckBinary(), 600_000)
 
 describe('compose.yaml', () => {
   const doc = parse(renderCompose(testConfig(), CTX)) as Doc
