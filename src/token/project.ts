@@ -76,15 +76,17 @@ export async function verifyProjectToken(o: {
   const settings = await loadTokenSettings(o.dir)
   const source = o.jwks && /^https?:\/\//.test(o.jwks) ? {jwksUrl: o.jwks} : {jwks: await readJwks(o.jwks ? resolve(o.jwks) : keyFilePath(o.dir, o.file))}
   const audience = o.audience && o.audience.length > 0 ? o.audience : undefined
+  // Inside a project the expected issuer is known (tokens.issuer); outside one nothing says what it should be.
+  const issuer = o.issuer ?? (settings.source === 'defaults' ? undefined : settings.issuer)
   const verifier = buildVerifier({
     ...source,
-    issuer: o.issuer,
+    issuer,
     audience,
     clockSkew: o.skew === undefined ? settings.clockSkewMs : parseDurationMs(o.skew, '--skew'),
   })
   try {
     const {claims, kid} = await verifier.verify(o.token)
-    const unchecked = [...(audience ? [] : ['audience not checked (pass --aud)']), ...(o.issuer ? [] : ['issuer not checked (pass --iss)'])]
+    const unchecked = [...(audience ? [] : ['audience not checked (pass --aud)']), ...(issuer ? [] : ['issuer not checked (pass --iss)'])]
     return {valid: true, kid, claims, unchecked}
   } catch (error) {
     if (!(error instanceof VerifyError)) throw error

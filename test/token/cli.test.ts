@@ -20,6 +20,8 @@ describe('iam token (CLI)', () => {
     const stdin = await runIam(['token', 'verify', '-', '--dir', dir], {input: token})
     expect(stdin.exitCode, stdin.stderr).toBe(0)
     expect(stdin.stderr).toContain('audience not checked')
+    // Inside a project the issuer is checked against tokens.issuer without --iss.
+    expect(stdin.stderr).not.toContain('issuer not checked')
 
     const reasons: [string[], string][] = [
       [['--aud', 'billing-api'], 'audience_mismatch'],

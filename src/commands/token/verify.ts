@@ -20,7 +20,7 @@ invalid_signature, unknown_kid, expired, not_yet_valid, audience_mismatch, issue
     ...projectFlags,
     jwks: Flags.string({description: 'JWKS URL (e.g. Oathkeeper /.well-known/jwks.json) or file. Default: the project key file.'}),
     aud: Flags.string({description: 'Required audience (repeatable: any of).', multiple: true}),
-    iss: Flags.string({description: 'Required issuer.'}),
+    iss: Flags.string({description: 'Required issuer (default: tokens.issuer of the project\'s iam.yaml; unchecked outside a project).'}),
     skew: Flags.string({description: 'Tolerated clock skew, e.g. 5s. Default: tokens.clockSkew from iam.yaml.'}),
   }
 
