@@ -1,6 +1,9 @@
+import {finished} from 'node:stream/promises'
+
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {jsonLinesStream} from '../ui/json-lines.js'
 
 export default class Logs extends BaseCommand<typeof Logs> {
   static override summary = 'Print the logs of the stack or of one service.'
@@ -10,6 +13,7 @@ export default class Logs extends BaseCommand<typeof Logs> {
   static override examples = [
     {description: 'Everything so far', command: '<%= config.bin %> logs'},
     {description: 'Last 50 lines of Kratos, then follow', command: '<%= config.bin %> logs kratos --tail 50 --follow'},
+    {description: 'One JSON object per line ({"service", "line"}), e.g. for jq', command: '<%= config.bin %> logs --json --tail 100 | jq -r \'select(.service == "keto") | .line\''},
   ]
 
   static override args = {
@@ -23,11 +27,10 @@ export default class Logs extends BaseCommand<typeof Logs> {
     runtime: Flags.string({description: 'Which runtime (default: the one `iam up` used).', options: ['auto', 'native', 'compose']}),
   }
 
-  static override enableJsonFlag = false
-
   async run(): Promise<void> {
     const {openRuntime} = await import('../runtime/open.js')
     const opened = await openRuntime(this.flags.dir, this.flags.runtime ? {override: this.flags.runtime} : {})
+    const out = this.jsonEnabled() ? jsonLinesStream(process.stdout, this.args.service) : process.stdout
     const abort = new AbortController()
     const stop = (): void => abort.abort()
     process.once('SIGINT', stop)
@@ -37,10 +40,11 @@ export default class Logs extends BaseCommand<typeof Logs> {
         ...(this.args.service ? {service: this.args.service} : {}),
         follow: this.flags.follow,
         ...(this.flags.tail !== undefined ? {tail: this.flags.tail} : {}),
-        out: process.stdout,
+        out,
         signal: abort.signal,
       })
     } finally {
+      if (out !== process.stdout) await finished(out.end())
       process.off('SIGINT', stop)
       process.off('SIGTERM', stop)
     }
