@@ -4,6 +4,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {usageError} from '../errors.js'
 import {applySeed, type SeedReport} from '../seed/apply.js'
 import {oryFlags, withOry} from '../seed/cli.js'
+import {formatSeedReport} from '../ui/seed-format.js'
 
 export default class Seed extends BaseCommand<typeof Seed> {
   static override description = `Apply the seed: section of iam.yaml: identities (with their roles), then tuples. Idempotent.
@@ -23,16 +24,7 @@ failed (the rest is still applied), 3 when Kratos or Keto is unreachable.`
       if (!ctx.config) throw usageError('CONFIG_NOT_FOUND', 'No iam.yaml here: iam seed applies its seed: section.', {suggestion: 'Run it in the project directory, pass --config, or run iam init.'})
       return applySeed({keto, kratos, shape: ctx.roles, schemaId: this.flags['schema-id']}, ctx.config.seed)
     })
-    if (!this.jsonEnabled()) {
-      for (const i of report.identities.identities) {
-        if (i.status === 'failed') this.log(`identity ${i.email || `#${(i.index ?? 0) + 1}`}: failed: ${i.error}`)
-      }
-      for (const t of report.tuples.entries) if (t.status === 'failed') this.log(`tuple ${t.line} (${t.input}): failed: ${t.error}`)
-      const id = report.identities
-      const tu = report.tuples
-      this.log(`identities: ${id.created} created, ${id.existing} existing, ${id.failed} failed`)
-      this.log(`tuples: ${tu.created} created, ${tu.existing} existing, ${tu.failed} failed`)
-    }
+    if (!this.jsonEnabled()) this.log(formatSeedReport(report))
     if (report.failed) process.exitCode = 1
     return report
   }

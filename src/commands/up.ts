@@ -2,8 +2,10 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {IamError} from '../errors.js'
+import type {IamConfig} from '../config/model.js'
 import type {Endpoint} from '../runtime/services.js'
 import type {RuntimeKind, StatusReport} from '../runtime/types.js'
+import type {SeedReport} from '../seed/apply.js'
 
 export interface UpResult {
   runtime: RuntimeKind
@@ -15,12 +17,16 @@ export interface UpResult {
   /** Path of the file holding the secrets (never their values). */
   secretsFile: string
   rendered: {path: string; status: string}[]
+  /** With --seed: what applying iam.yaml's seed: section did (absent when the stack did not become healthy). */
+  seed?: SeedReport
 }
 
 export default class Up extends BaseCommand<typeof Up> {
   static override summary = 'Start the Ory stack (Kratos, Keto, Oathkeeper and the embedded servers) and wait until it is ready.'
 
   static override description = `Renders the project first when iam.yaml changed (refuses on a config error), checks that every port is free, runs migrations, starts each service and returns once all answer /health/ready. The stack keeps running after iam exits (native: detached processes with pid and log files under .iam/; compose: containers); --attach stays in the foreground and stops everything on Ctrl-C.
+
+--seed applies iam.yaml's seed: section (identities with their roles, then tuples; as \`iam seed\` does) once the stack is ready, also when it was already running: seeding is idempotent. A seed entry that fails makes the exit code 1 and leaves the stack running.
 
 If any service fails to become ready within --timeout, iam prints which one, why (exit code or last health answer) and the end of its log, stops everything it started and exits 1. Running it again while the stack is up changes nothing and shows the status.
 
@@ -30,7 +36,8 @@ Runtime: --runtime, else IAM_RUNTIME, else iam.yaml \`runtime\`; auto = compose 
     {description: 'Start the stack in the current project', command: '<%= config.bin %> up'},
     {description: 'Force the native runtime and wait up to two minutes per service', command: '<%= config.bin %> up --runtime native --timeout 120'},
     {description: 'Stay in the foreground; Ctrl-C stops everything', command: '<%= config.bin %> up --attach'},
-    {description: 'In CI: JSON result on stdout, JSON progress events on stderr', command: '<%= config.bin %> up --json'},
+    {description: 'Start and apply the seed: section (test identities, roles, tuples) in one step', command: 'ADMIN_PASSWORD=… <%= config.bin %> up --seed'},
+    {description: 'In CI: JSON result on stdout, JSON progress events on stderr', command: '<%= config.bin %> up --seed --json'},
   ]
 
   static override flags = {
@@ -38,6 +45,7 @@ Runtime: --runtime, else IAM_RUNTIME, else iam.yaml \`runtime\`; auto = compose 
     runtime: Flags.string({description: 'Which runtime to use.', options: ['auto', 'native', 'compose'], env: 'IAM_RUNTIME'}),
     attach: Flags.boolean({description: 'Stay in the foreground and stop the stack on Ctrl-C.'}),
     timeout: Flags.integer({description: 'Seconds each service may take to become ready.', default: 60, min: 1}),
+    seed: Flags.boolean({description: "Once ready, apply iam.yaml's seed: section (identities, roles, tuples); idempotent."}),
   }
 
   async run(): Promise<UpResult> {
@@ -86,6 +94,8 @@ Runtime: --runtime, else IAM_RUNTIME, else iam.yaml \`runtime\`; auto = compose 
       if (result.status.healthy) this.log(fmt.formatEndpoints(list, {secretsFile}))
     }
     if (!result.status.healthy) process.exitCode = 1
+    if (this.flags.seed && !result.status.healthy) this.reporter.warn('not seeded: the stack is not healthy')
+    const seed = this.flags.seed && result.status.healthy ? await this.seed(config) : undefined
     if (this.flags.attach) await this.attach(opened.runtime)
     return {
       runtime: opened.selection.kind,
@@ -96,7 +106,18 @@ Runtime: --runtime, else IAM_RUNTIME, else iam.yaml \`runtime\`; auto = compose 
       endpoints: list,
       secretsFile,
       rendered,
+      ...(seed ? {seed} : {}),
     }
+  }
+
+  /** --seed: applies iam.yaml's seed: section to the running stack; failed entries make the exit code 1. */
+  private async seed(config: IamConfig): Promise<SeedReport> {
+    const [{seedFromConfig}, {formatSeedReport}] = await Promise.all([import('../seed/apply.js'), import('../ui/seed-format.js')])
+    this.reporter.info('seeding: identities and roles, then tuples')
+    const report = await seedFromConfig(config)
+    if (!this.jsonEnabled()) this.log(formatSeedReport(report))
+    if (report.failed) process.exitCode = 1
+    return report
   }
 
   /** Foreground mode: wait for Ctrl-C / SIGTERM, then stop everything. Reports a service that dies meanwhile. */

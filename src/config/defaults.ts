@@ -75,7 +75,7 @@ export function defaultConfig(project: string, basis: DefaultBasis = {}): IamCon
       clockSkewMs: 5_000,
       jwksRefreshMs: 30_000,
     },
-    roles: {enabled: rolesEnabled, namespace: 'Role', relation: 'member'},
+    roles: {enabled: rolesEnabled, namespace: 'Role', relation: 'member', strict: false},
     routes: exampleRoutes(project, ports.oathkeeperProxy, rolesEnabled),
     seed: {identities: [], tuples: []},
   }

@@ -75,6 +75,11 @@ export interface RolesConfig {
   /** Keto namespace holding roles: `Role:<role>#member@<identity id>`. */
   namespace: string
   relation: string
+  /**
+   * Failure policy of the role webhook: false (default) lets a login or registration through with the roles the
+   * identity had when Keto cannot be read; true interrupts the flow instead (`iam serve role-webhook --strict`).
+   */
+  strict: boolean
 }
 
 /** One permission check of an `anyOf` authorization; `object` may use `{param}` from the route's match. */

@@ -89,6 +89,7 @@ export const iamConfigJsonSchema = {
         enabled: bool('Copy Keto roles into sessions (role webhook) and id_token claims.'),
         namespace: namespaceName,
         relation: relationName,
+        strict: bool('When Keto cannot be read during login/registration: false lets the flow through with the roles the identity had, true interrupts it.'),
       }),
       routes: {
         type: 'array',

@@ -80,7 +80,8 @@ Ory Permission Language; a relation's subjects default to [User] (add e.g. subje
   tokens: `The id_token JWT Oathkeeper mints for every request it forwards; services verify it against the JWKS.
 ttl + clockSkew + jwksRefresh is how long a retired signing key stays published (iam keys prune).`,
   roles: `Roles are Keto tuples Role:<role>#member@<identity id>. When enabled, a webhook copies them into the session
-on login and registration (metadata_public.roles) and Oathkeeper puts them into the id_token claims.`,
+on login and registration (metadata_public.roles) and Oathkeeper puts them into the id_token claims.
+strict: when Keto cannot be read, false lets the login through with the roles the identity had; true refuses it.`,
   routes: `Routes: one Oathkeeper access rule each, matched against the full URL through the proxy.
   match: <**> matches anything, <*> one path segment without dots, {name} a named path segment (usable in anyOf).
          Two routes must never match the same request (Oathkeeper answers 500): iam refuses overlaps.

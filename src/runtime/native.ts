@@ -323,7 +323,10 @@ export class NativeRuntime implements Runtime {
     const args =
       def.name === 'batch-auth'
         ? ['serve', 'batch-auth', '--port', String(cfg.ports.batchAuth), '--keto-read-url', url(cfg.ports.ketoRead)]
-        : ['serve', 'role-webhook', '--port', String(cfg.ports.roleWebhook), '--kratos-admin-url', url(cfg.ports.kratosAdmin), '--keto-read-url', url(cfg.ports.ketoRead)]
+        : [
+            'serve', 'role-webhook', '--port', String(cfg.ports.roleWebhook), '--kratos-admin-url', url(cfg.ports.kratosAdmin), '--keto-read-url', url(cfg.ports.ketoRead),
+            ...(cfg.roles.strict ? ['--strict'] : []),
+          ]
     return {serve: {command: process.execPath, args: [this.o.iamBin ?? IAM_CLI_ENTRY, ...args], env}, cwd: this.o.projectDir}
   }
 

@@ -192,6 +192,7 @@ export function renderCompose(config: IamConfig, ctx: ComposeContext): string {
         'npx', '--yes', `--package=${pkg}`, 'iam', 'serve', 'role-webhook',
         '--host', '0.0.0.0', '--port', String(ports.roleWebhook),
         '--kratos-admin-url', `http://kratos:${ports.kratosAdmin}`, '--keto-read-url', `http://keto:${ports.ketoRead}`,
+        ...(config.roles.strict ? ['--strict'] : []),
       ],
       // ROLE_WEBHOOK_SECRET comes from the project's .env.
       env_file: ['../.env'],

@@ -19,6 +19,7 @@ describe('defaults round-trip', () => {
   it('holds for the variants init writes (roles off, ES256, compose) and without comments', () => {
     const config = {...defaultConfig('shop-api', {roles: false}), runtime: 'compose' as const}
     config.tokens = {...config.tokens, algorithm: 'ES256'}
+    config.roles = {...config.roles, strict: true}
     expect(parseConfig(renderConfigYaml(config))).toEqual(config)
     expect(parseConfig(renderConfigYaml(config, {comments: false}))).toEqual(config)
   })

@@ -144,6 +144,12 @@ describe('namespaces, roles and seed', () => {
     expect(parseConfig(`${MINIMAL}keto:\n  namespaces: [{name: User}]\nroles:\n  enabled: false\n`).roles.enabled).toBe(false)
   })
 
+  it('roles.strict defaults to false, reads true, and rejects anything but a boolean', () => {
+    expect(parseConfig(MINIMAL).roles.strict).toBe(false)
+    expect(parseConfig(`${MINIMAL}roles:\n  strict: true\n`).roles).toMatchObject({enabled: true, strict: true, namespace: 'Role'})
+    expect(issueOf(`${MINIMAL}roles:\n  strict: sometimes\n`)).toMatchObject({path: 'roles.strict', message: expect.stringContaining('expected true or false')})
+  })
+
   it('seed identities and tuples are checked', () => {
     const issues = issuesOf(`${MINIMAL}kratos:\n  traits: {name: false}\nseed:
   identities:

@@ -1,17 +1,80 @@
+/**
+ * Projects for the native-runtime tests, made as a user makes them, and the last line of defence after them: every
+ * process a project's pid files name is killed and every temp dir removed in `cleanup()`, even when a test failed.
+ */
+import {createServer, type Server} from 'node:http'
+import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {DEFAULT_PORTS, EXAMPLE_UPSTREAM} from '../../src/config/defaults.js'
 import type {PortsConfig} from '../../src/config/model.js'
+import {isRecordAlive, readPidRecords} from '../../src/runtime/pidfile.js'
 import {getFreePort} from '../../src/util/ports.js'
+import {runIam} from '../helpers/cli.js'
+import {freeProjectPorts, PORT_NAMES} from '../harness/stack.js'
 
-export const PORT_NAMES = ['kratosPublic', 'kratosAdmin', 'ketoRead', 'ketoWrite', 'oathkeeperProxy', 'oathkeeperApi', 'batchAuth', 'roleWebhook', 'mailUi', 'mailSmtp'] as const satisfies readonly (keyof PortsConfig)[]
+export {freeProjectPorts as freePorts, PORT_NAMES} from '../harness/stack.js'
 
-/** Ten distinct free loopback ports for a project's iam.yaml (tests and benches run stacks side by side). */
-export async function freePorts(): Promise<PortsConfig> {
-  const ports = {} as PortsConfig
-  const seen = new Set<number>()
-  for (const name of PORT_NAMES) {
-    let port = await getFreePort()
-    while (seen.has(port)) port = await getFreePort()
-    seen.add(port)
-    ports[name] = port
+/** Kills whatever a project's pid files name (SIGKILL to the process group). */
+export async function killProject(dir: string): Promise<void> {
+  for (const record of await readPidRecords(join(dir, '.iam', 'run'))) {
+    if (!(await isRecordAlive(record))) continue
+    for (const target of [-record.pid, record.pid]) {
+      try {
+        process.kill(target, 'SIGKILL')
+      } catch {
+        // gone
+      }
+    }
   }
-  return ports
+}
+
+export interface NativeFixtures {
+  /**
+   * `iam init --yes --runtime native` (every service: roles enabled → role-webhook, the example tenant route's anyOf
+   * → batch-auth), every default port in iam.yaml rewritten to a free one (test files run in parallel), the example
+   * upstream pointed at `upstreamPort`, then `edit` applied to the iam.yaml text.
+   */
+  makeProject(name: string, upstreamPort: number, edit?: (yaml: string) => string): Promise<{dir: string; ports: PortsConfig}>
+  /** A local upstream the gateway forwards to; answers with what it saw. */
+  startUpstream(): Promise<number>
+  cleanup(): Promise<void>
+}
+
+export function nativeFixtures(): NativeFixtures {
+  const parents: string[] = []
+  const stacks: string[] = []
+  const servers: Server[] = []
+  return {
+    async makeProject(name, upstreamPort, edit = (yaml) => yaml) {
+      const parent = await mkdtemp(join(tmpdir(), `iam-native-${name}-`))
+      parents.push(parent)
+      const dir = join(parent, name)
+      stacks.push(dir)
+      const init = await runIam(['init', dir, '--yes', '--runtime', 'native'])
+      if (init.exitCode !== 0) throw new Error(`iam init failed (exit ${init.exitCode}): ${init.stderr}${init.stdout}`)
+      const ports = await freeProjectPorts()
+      let text = await readFile(join(dir, 'iam.yaml'), 'utf8')
+      for (const key of PORT_NAMES) text = text.replaceAll(new RegExp(`(?<=[:/ ])${DEFAULT_PORTS[key]}\\b`, 'g'), String(ports[key]))
+      text = text.replaceAll(EXAMPLE_UPSTREAM, `http://127.0.0.1:${upstreamPort}`)
+      await writeFile(join(dir, 'iam.yaml'), edit(text))
+      return {dir, ports}
+    },
+    async startUpstream() {
+      const port = await getFreePort()
+      const server = createServer((req, res) => {
+        res.setHeader('content-type', 'application/json')
+        res.end(JSON.stringify({url: req.url, authorization: req.headers.authorization ?? null}))
+      })
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+      servers.push(server)
+      return port
+    },
+    async cleanup() {
+      for (const dir of stacks) await killProject(dir)
+      for (const dir of parents) await rm(dir, {recursive: true, force: true})
+      for (const s of servers) s.close()
+    },
+  }
 }

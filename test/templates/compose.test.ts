@@ -65,6 +65,12 @@ describe('compose.yaml', () => {
     expect(text).not.toMatch(/KRATOS_SECRETS_COOKIE=/)
   })
 
+  it('roles.strict passes --strict to the role webhook; the default does not', () => {
+    expect(doc.services['role-webhook'].command).not.toContain('--strict')
+    const strict = parse(renderCompose(testConfig((c) => (c.roles.strict = true)), CTX)) as Doc
+    expect(strict.services['role-webhook'].command.slice(-1)).toEqual(['--strict'])
+  })
+
   it('without roles there is no role-webhook service', () => {
     const noRoles = parse(renderCompose(testConfig((c) => (c.roles.enabled = false)), CTX)) as Doc
     expect(noRoles.services['role-webhook']).toBeUndefined()
