@@ -22,7 +22,7 @@ import {readSecrets} from '../src/project/secrets.js'
 import {oryConfigPath} from '../src/runtime/paths.js'
 import {isRecordAlive, readPidRecords} from '../src/runtime/pidfile.js'
 import {planServices} from '../src/runtime/services.js'
-import {freePorts} from '../test/runtime/helpers.js'
+import {freeProjectPorts as freePorts} from '../test/harness/stack.js'
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3)
 const IAM = fileURLToPath(new URL('../bin/run.js', import.meta.url))

@@ -55,26 +55,17 @@ export function planServices(config: IamConfig): ServiceDef[] {
       dependsOn: [],
     },
   ]
-  if (needsBatchAuth(config)) {
-    services.push({
-      name: 'batch-auth',
-      kind: 'embedded',
-      ports: {http: p.batchAuth},
-      urls: {http: url(p.batchAuth)},
-      healthUrls: [`${url(p.batchAuth)}/health/ready`],
-      dependsOn: ['keto'],
-    })
-  }
-  if (needsRoleWebhook(config)) {
-    services.push({
-      name: 'role-webhook',
-      kind: 'embedded',
-      ports: {http: p.roleWebhook},
-      urls: {http: url(p.roleWebhook)},
-      healthUrls: [`${url(p.roleWebhook)}/health/ready`],
-      dependsOn: ['keto'],
-    })
-  }
+  // Our own servers: one HTTP port each, ready once Keto (which they ask) answers.
+  const embedded = (name: string, port: number): ServiceDef => ({
+    name,
+    kind: 'embedded',
+    ports: {http: port},
+    urls: {http: url(port)},
+    healthUrls: [`${url(port)}/health/ready`],
+    dependsOn: ['keto'],
+  })
+  if (needsBatchAuth(config)) services.push(embedded('batch-auth', p.batchAuth))
+  if (needsRoleWebhook(config)) services.push(embedded('role-webhook', p.roleWebhook))
   services.push({
     name: 'oathkeeper',
     kind: 'ory',

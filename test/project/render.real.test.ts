@@ -5,20 +5,17 @@
  * our own role webhook and batch-auth servers, so the test sees exactly what Kratos and Oathkeeper send them.
  */
 import {createServer, type IncomingMessage, type Server} from 'node:http'
-import {mkdir, mkdtemp, readFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {readFile} from 'node:fs/promises'
 
 import {createRemoteJWKSet, jwtVerify} from 'jose'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {defaultConfig} from '../../src/config/defaults.js'
-import type {IamConfig, PortsConfig} from '../../src/config/model.js'
-import {kratosEnv, ketoEnv} from '../../src/project/env.js'
+import type {IamConfig} from '../../src/config/model.js'
 import {LAYOUT, projectPath} from '../../src/project/layout.js'
 import {renderProject} from '../../src/project/render.js'
-import {readSecrets} from '../../src/project/secrets.js'
-import {getFreePort, startOryFromConfig} from '../harness/index.js'
+import {getFreePort} from '../harness/index.js'
+import {freeProjectPorts as freePorts, registerIdentity, startRenderedStack} from '../harness/stack.js'
 
 interface Recorded {
   method: string
@@ -43,19 +40,6 @@ function recorder(answer: (r: Recorded) => {status: number; body?: unknown}): {s
   return {server, calls, listen: (port) => new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve()))}
 }
 
-async function freePorts(): Promise<PortsConfig> {
-  const names: (keyof PortsConfig)[] = ['kratosPublic', 'kratosAdmin', 'ketoRead', 'ketoWrite', 'oathkeeperProxy', 'oathkeeperApi', 'batchAuth', 'roleWebhook', 'mailUi', 'mailSmtp']
-  const ports = {} as PortsConfig
-  const seen = new Set<number>()
-  for (const name of names) {
-    let port = await getFreePort()
-    while (seen.has(port)) port = await getFreePort()
-    seen.add(port)
-    ports[name] = port
-  }
-  return ports
-}
-
 let dir: string
 let config: IamConfig
 let proxy: string
@@ -72,7 +56,6 @@ let batchAuthAllows = false
 let webhookSecret: string
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'iam-render-real-'))
   const ports = await freePorts()
   const upstreamPort = await upstreamPortPromise
   config = defaultConfig('it', {ports})
@@ -87,54 +70,23 @@ beforeAll(async () => {
     auth: 'session',
     audience: 'me-api',
   })
-  await renderProject(dir, {config})
-  await mkdir(projectPath(dir, LAYOUT.dataDir), {recursive: true})
-  const secrets = await readSecrets(dir)
-  webhookSecret = secrets.ROLE_WEBHOOK_SECRET
 
   upstream = recorder(() => ({status: 200, body: {ok: true}}))
   webhook = recorder(() => ({status: 200, body: {}}))
   batchAuth = recorder(() => (batchAuthAllows ? {status: 200, body: {authorized: true}} : {status: 403, body: {authorized: false}}))
   await Promise.all([upstream.listen(upstreamPort), webhook.listen(ports.roleWebhook), batchAuth.listen(ports.batchAuth)])
 
-  kratosPublic = `http://127.0.0.1:${ports.kratosPublic}`
-  kratosAdmin = `http://127.0.0.1:${ports.kratosAdmin}`
-  ketoRead = `http://127.0.0.1:${ports.ketoRead}`
-  ketoWrite = `http://127.0.0.1:${ports.ketoWrite}`
-  proxy = `http://127.0.0.1:${ports.oathkeeperProxy}`
-  api = `http://127.0.0.1:${ports.oathkeeperApi}`
-  await Promise.all([
-    startOryFromConfig({
-      server: 'keto',
-      configPath: projectPath(dir, LAYOUT.ketoConfig),
-      env: ketoEnv({projectDir: dir}),
-      readyUrls: [`http://127.0.0.1:${ports.ketoRead}/health/ready`, `http://127.0.0.1:${ports.ketoWrite}/health/ready`],
-    }),
-    startOryFromConfig({
-      server: 'kratos',
-      configPath: projectPath(dir, LAYOUT.kratosConfig),
-      env: kratosEnv({config, projectDir: dir, secrets}),
-      readyUrls: [`${kratosPublic}/health/ready`, `${kratosAdmin}/health/ready`],
-    }),
-    startOryFromConfig({server: 'oathkeeper', configPath: projectPath(dir, LAYOUT.oathkeeperConfig), readyUrls: [`${api}/health/ready`]}),
-  ])
+  const stack = await startRenderedStack(config, 'render-real')
+  dir = stack.dir
+  webhookSecret = stack.secrets.ROLE_WEBHOOK_SECRET
+  ;({kratosPublic, kratosAdmin, ketoRead, ketoWrite, proxy, api} = stack.urls)
 }, 180_000)
 
 afterAll(async () => {
   for (const r of [upstream, webhook, batchAuth]) await new Promise((resolve) => r?.server.close(resolve))
 })
 
-async function register(email: string): Promise<{token: string; identityId: string}> {
-  const flow = (await (await fetch(`${kratosPublic}/self-service/registration/api`)).json()) as {id: string}
-  const res = await fetch(`${kratosPublic}/self-service/registration?flow=${flow.id}`, {
-    method: 'POST',
-    headers: {'content-type': 'application/json', accept: 'application/json'},
-    body: JSON.stringify({method: 'password', password: 'a-long-Passw0rd-for-tests!', traits: {email, name: 'Test'}}),
-  })
-  const body = (await res.json()) as {session_token?: string; identity?: {id: string}}
-  expect(res.status, JSON.stringify(body)).toBe(200)
-  return {token: body.session_token!, identityId: body.identity!.id}
-}
+const register = (email: string): Promise<{token: string; identityId: string}> => registerIdentity(kratosPublic, email, 'a-long-Passw0rd-for-tests!')
 
 async function setRoles(identityId: string, roles: string[]): Promise<void> {
   const res = await fetch(`${kratosAdmin}/admin/identities/${identityId}`, {

@@ -3,79 +3,25 @@
  * through the built CLI as a user runs it. Every project gets its own free ports (test files run in parallel) and
  * every process a test started is killed in afterAll, even when a test fails.
  */
-import {createServer, type Server} from 'node:http'
-import {mkdtemp, readFile, rm, writeFile, readdir, appendFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {createServer} from 'node:http'
+import {readFile, rm, writeFile, readdir, appendFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {DEFAULT_PORTS, EXAMPLE_UPSTREAM} from '../../src/config/defaults.js'
 import type {PortsConfig} from '../../src/config/model.js'
 import {renderProject} from '../../src/project/render.js'
 import {isRecordAlive, readPidRecords} from '../../src/runtime/pidfile.js'
 import type {StatusReport} from '../../src/runtime/types.js'
-import {getFreePort, isPortFree} from '../../src/util/ports.js'
+import {isPortFree} from '../../src/util/ports.js'
 import {IAM_BIN, runIam} from '../helpers/cli.js'
-import {freePorts, PORT_NAMES} from './helpers.js'
+import {nativeFixtures, PORT_NAMES} from './helpers.js'
 
 type Ports = PortsConfig
 
-const projects: string[] = []
-const stacks: string[] = []
-const servers: Server[] = []
-
-/** Kills whatever a project's pid files name (SIGKILL to the process group): the last line of defence. */
-async function killProject(dir: string): Promise<void> {
-  for (const record of await readPidRecords(join(dir, '.iam', 'run'))) {
-    if (!(await isRecordAlive(record))) continue
-    for (const target of [-record.pid, record.pid]) {
-      try {
-        process.kill(target, 'SIGKILL')
-      } catch {
-        // gone
-      }
-    }
-  }
-}
-
-afterAll(async () => {
-  for (const dir of stacks) await killProject(dir)
-  for (const dir of projects) await rm(dir, {recursive: true, force: true})
-  for (const s of servers) s.close()
-}, 60_000)
-
-/** A local upstream the gateway forwards to; answers with what it saw. */
-async function startUpstream(): Promise<number> {
-  const port = await getFreePort()
-  const server = createServer((req, res) => {
-    res.setHeader('content-type', 'application/json')
-    res.end(JSON.stringify({url: req.url, authorization: req.headers.authorization ?? null}))
-  })
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
-  servers.push(server)
-  return port
-}
-
-/**
- * A project as a user makes it: `iam init --yes` (every service: roles enabled → role-webhook, the example tenant
- * route's anyOf → batch-auth), then every default port in iam.yaml rewritten to a free one (tests run in parallel)
- * and the example upstream pointed at our local server.
- */
-async function makeProject(name: string, upstreamPort: number): Promise<{dir: string; ports: Ports}> {
-  const parent = await mkdtemp(join(tmpdir(), `iam-native-${name}-`))
-  projects.push(parent)
-  const dir = join(parent, name)
-  stacks.push(dir)
-  const init = await runIam(['init', dir, '--yes', '--runtime', 'native'])
-  expect(init.exitCode, init.stderr + init.stdout).toBe(0)
-  const ports = await freePorts()
-  let text = await readFile(join(dir, 'iam.yaml'), 'utf8')
-  for (const key of PORT_NAMES) text = text.replaceAll(new RegExp(`(?<=[:/ ])${DEFAULT_PORTS[key]}\\b`, 'g'), String(ports[key]))
-  text = text.replaceAll(EXAMPLE_UPSTREAM, `http://127.0.0.1:${upstreamPort}`)
-  await writeFile(join(dir, 'iam.yaml'), text)
-  return {dir, ports}
-}
+const fixtures = nativeFixtures()
+const {makeProject, startUpstream} = fixtures
+afterAll(() => fixtures.cleanup(), 60_000)
 
 const ALL = ['kratos', 'keto', 'batch-auth', 'role-webhook', 'oathkeeper']
 
@@ -247,7 +193,6 @@ describe('native runtime: failure paths (real servers)', () => {
     const {dir, ports} = await makeProject('taken', upstreamPort)
     const blocker = createServer()
     await new Promise<void>((resolve) => blocker.listen(ports.ketoWrite, '127.0.0.1', resolve))
-    servers.push(blocker)
     try {
       const r = await runIam(['up'], {cwd: dir})
       expect(r.exitCode).toBe(3)

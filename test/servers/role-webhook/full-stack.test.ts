@@ -5,30 +5,22 @@
  * user in and keeps another out → revoke → the next request is refused, without a new login.
  */
 import {createServer, type IncomingMessage, type Server} from 'node:http'
-import {mkdir, mkdtemp, readFile, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
 
 import {createRemoteJWKSet, jwtVerify} from 'jose'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {parse as parseYaml, stringify as stringifyYaml} from 'yaml'
 
 import {defaultConfig} from '../../../src/config/defaults.js'
-import type {IamConfig, PortsConfig} from '../../../src/config/model.js'
+import type {IamConfig} from '../../../src/config/model.js'
 import {KetoClient} from '../../../src/ory/keto-client.js'
 import {KratosAdminClient} from '../../../src/ory/kratos-client.js'
-import {kratosEnv, ketoEnv} from '../../../src/project/env.js'
-import {LAYOUT, projectPath} from '../../../src/project/layout.js'
-import {renderProject} from '../../../src/project/render.js'
-import {readSecrets} from '../../../src/project/secrets.js'
 import {grantRole, revokeRole} from '../../../src/seed/grants.js'
 import {createLogger} from '../../../src/servers/http/index.js'
 import {startRoleWebhook, type RoleWebhook} from '../../../src/servers/role-webhook/server.js'
-import {getFreePort, startOryFromConfig} from '../../harness/index.js'
+import {getFreePort} from '../../harness/index.js'
+import {freeProjectPorts as freePorts, loginIdentity, registerIdentity, startRenderedStack} from '../../harness/stack.js'
 
 const PASSWORD = 'a-long-Passw0rd-for-tests!'
 
-let dir: string
 let config: IamConfig
 let kratosPublic: string
 let proxy: string
@@ -39,34 +31,13 @@ let kratos: KratosAdminClient
 let upstream: Server
 const upstreamAuth: (string | undefined)[] = []
 
-async function freePorts(): Promise<PortsConfig> {
-  const names: (keyof PortsConfig)[] = ['kratosPublic', 'kratosAdmin', 'ketoRead', 'ketoWrite', 'oathkeeperProxy', 'oathkeeperApi', 'batchAuth', 'roleWebhook', 'mailUi', 'mailSmtp']
-  const ports = {} as PortsConfig
-  const seen = new Set<number>()
-  for (const name of names) {
-    let port = await getFreePort()
-    while (seen.has(port)) port = await getFreePort()
-    seen.add(port)
-    ports[name] = port
-  }
-  return ports
-}
-
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'iam-roles-e2e-'))
   const ports = await freePorts()
   const upstreamPort = await getFreePort()
   config = defaultConfig('e2e', {ports})
   config.routes = config.routes.map((r) => ({...r, upstream: `http://127.0.0.1:${upstreamPort}`}))
-  await renderProject(dir, {config})
-  // The rendered oathkeeper.yml leaves Oathkeeper's metrics on its default :9000, which parallel test files (and
-  // other Oathkeepers on this machine) collide on; move it to a free port in this test's copy.
-  const oathkeeperYml = projectPath(dir, LAYOUT.oathkeeperConfig)
-  const ok = parseYaml(await readFile(oathkeeperYml, 'utf8')) as {serve?: Record<string, unknown>}
-  ok.serve = {...ok.serve, prometheus: {host: '127.0.0.1', port: await getFreePort()}}
-  await writeFile(oathkeeperYml, stringifyYaml(ok))
-  await mkdir(projectPath(dir, LAYOUT.dataDir), {recursive: true})
-  const secrets = await readSecrets(dir)
+  const stack = await startRenderedStack(config, 'roles-e2e')
+  ;({kratosPublic, proxy, api} = stack.urls)
 
   upstream = createServer((req: IncomingMessage, res) => {
     upstreamAuth.push(req.headers.authorization)
@@ -75,36 +46,17 @@ beforeAll(async () => {
   })
   await new Promise<void>((resolve) => upstream.listen(upstreamPort, '127.0.0.1', resolve))
 
-  const local = (port: number): string => `http://127.0.0.1:${port}`
-  kratosPublic = local(ports.kratosPublic)
-  proxy = local(ports.oathkeeperProxy)
-  api = local(ports.oathkeeperApi)
   hook = await startRoleWebhook({
     host: '127.0.0.1',
     port: ports.roleWebhook,
-    secret: secrets.ROLE_WEBHOOK_SECRET,
-    kratosAdminUrl: local(ports.kratosAdmin),
-    ketoReadUrl: local(ports.ketoRead),
+    secret: stack.secrets.ROLE_WEBHOOK_SECRET,
+    kratosAdminUrl: stack.urls.kratosAdmin,
+    ketoReadUrl: stack.urls.ketoRead,
     shape: config.roles,
     logger: createLogger({stream: {write: () => true}}),
   })
-  await Promise.all([
-    startOryFromConfig({
-      server: 'keto',
-      configPath: projectPath(dir, LAYOUT.ketoConfig),
-      env: ketoEnv({projectDir: dir}),
-      readyUrls: [`${local(ports.ketoRead)}/health/ready`, `${local(ports.ketoWrite)}/health/ready`],
-    }),
-    startOryFromConfig({
-      server: 'kratos',
-      configPath: projectPath(dir, LAYOUT.kratosConfig),
-      env: kratosEnv({config, projectDir: dir, secrets}),
-      readyUrls: [`${kratosPublic}/health/ready`, `${local(ports.kratosAdmin)}/health/ready`],
-    }),
-    startOryFromConfig({server: 'oathkeeper', configPath: projectPath(dir, LAYOUT.oathkeeperConfig), readyUrls: [`${api}/health/ready`]}),
-  ])
-  keto = new KetoClient({readUrl: local(ports.ketoRead), writeUrl: local(ports.ketoWrite)})
-  kratos = new KratosAdminClient({adminUrl: local(ports.kratosAdmin)})
+  keto = new KetoClient({readUrl: stack.urls.ketoRead, writeUrl: stack.urls.ketoWrite})
+  kratos = new KratosAdminClient({adminUrl: stack.urls.kratosAdmin})
 }, 180_000)
 
 afterAll(async () => {
@@ -114,28 +66,12 @@ afterAll(async () => {
   await new Promise((resolve) => upstream?.close(resolve))
 })
 
-async function register(email: string): Promise<string> {
-  const flow = (await (await fetch(`${kratosPublic}/self-service/registration/api`)).json()) as {id: string}
-  const res = await fetch(`${kratosPublic}/self-service/registration?flow=${flow.id}`, {
-    method: 'POST',
-    headers: {'content-type': 'application/json', accept: 'application/json'},
-    body: JSON.stringify({method: 'password', password: PASSWORD, traits: {email, name: 'Test'}}),
-  })
-  const body = (await res.json()) as {identity?: {id: string}}
-  expect(res.status, JSON.stringify(body)).toBe(200)
-  return body.identity!.id
-}
+const register = async (email: string): Promise<string> => (await registerIdentity(kratosPublic, email, PASSWORD)).identityId
 
 async function login(email: string): Promise<string> {
-  const flow = (await (await fetch(`${kratosPublic}/self-service/login/api`)).json()) as {id: string}
-  const res = await fetch(`${kratosPublic}/self-service/login?flow=${flow.id}`, {
-    method: 'POST',
-    headers: {'content-type': 'application/json', accept: 'application/json'},
-    body: JSON.stringify({method: 'password', identifier: email, password: PASSWORD}),
-  })
-  const body = (await res.json()) as {session_token?: string}
-  expect(res.status, JSON.stringify(body)).toBe(200)
-  return body.session_token!
+  const r = await loginIdentity(kratosPublic, email, PASSWORD)
+  expect(r.status, JSON.stringify(r.body)).toBe(200)
+  return r.token!
 }
 
 const bearer = (token: string): {headers: Record<string, string>} => ({headers: {authorization: `Bearer ${token}`}})

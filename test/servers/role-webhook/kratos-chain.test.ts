@@ -7,6 +7,7 @@ import {createLogger} from '../../../src/servers/http/index.js'
 import {WEBHOOK_SECRET_HEADER} from '../../../src/servers/role-webhook/secret.js'
 import {HOOK_PATH, INTERRUPT_MESSAGE, INTERRUPT_MESSAGE_ID, startRoleWebhook, type RoleWebhook} from '../../../src/servers/role-webhook/server.js'
 import {getFreePort, startKeto, startKratos} from '../../harness/index.js'
+import {loginIdentity} from '../../harness/stack.js'
 
 /**
  * The whole chain with a real Kratos calling the webhook: a web_hook after login with `response.parse: true` (so a
@@ -53,16 +54,7 @@ async function json(res: Response): Promise<any> {
 }
 
 /** Kratos' native (API) login flow: returns the session token, or the failed flow's answer. */
-async function login(email: string, password = PASSWORD): Promise<{status: number; token?: string; body: any}> {
-  const flow = await json(await fetch(`${kratos.urls.public}/self-service/login/api`))
-  const res = await fetch(`${kratos.urls.public}/self-service/login?flow=${flow.id}`, {
-    method: 'POST',
-    headers: {'content-type': 'application/json', accept: 'application/json'},
-    body: JSON.stringify({method: 'password', identifier: email, password}),
-  })
-  const body = await json(res)
-  return {status: res.status, token: body?.session_token, body}
-}
+const login = (email: string, password = PASSWORD): Promise<{status: number; token?: string; body: any}> => loginIdentity(kratos.urls.public, email, password)
 
 async function whoami(token: string): Promise<any> {
   const res = await fetch(`${kratos.urls.public}/sessions/whoami`, {headers: {'x-session-token': token}})
