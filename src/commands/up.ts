@@ -94,8 +94,11 @@ Runtime: --runtime, else IAM_RUNTIME, else iam.yaml \`runtime\`; auto = compose 
       if (result.status.healthy) this.log(fmt.formatEndpoints(list, {secretsFile}))
     }
     if (!result.status.healthy) process.exitCode = 1
-    if (this.flags.seed && !result.status.healthy) this.reporter.warn('not seeded: the stack is not healthy')
-    const seed = this.flags.seed && result.status.healthy ? await this.seed(config) : undefined
+    let seed: SeedReport | undefined
+    if (this.flags.seed) {
+      if (result.status.healthy) seed = await this.seed(config)
+      else this.reporter.warn('not seeded: the stack is not healthy')
+    }
     if (this.flags.attach) await this.attach(opened.runtime)
     return {
       runtime: opened.selection.kind,
