@@ -1,0 +1,225 @@
+/**
+ * `iam doctor`: what this machine and this project need before `iam up` works, checked one by one, each with the fix.
+ * Reads only: it never writes a file, starts a process other than `<binary> version` / `go version` / `<engine> info`,
+ * or prints a secret.
+ */
+import {stat} from 'node:fs/promises'
+import {join, resolve} from 'node:path'
+
+import {missingGitignoreLines} from '../config/init-project.js'
+import {loadConfig} from '../config/load.js'
+import type {IamConfig} from '../config/model.js'
+import {isIamError} from '../errors.js'
+import {findGoToolchain} from '../install/go-build.js'
+import {reportedVersion} from '../install/verify.js'
+import {signingKey} from '../keys/jwks.js'
+import {readKeySet} from '../keys/store.js'
+import {resolveOryBinary} from '../ory/launch.js'
+import {ORY_SERVERS, ORY_SPECS} from '../ory/servers.js'
+import {LAYOUT, projectPath} from '../project/layout.js'
+import {renderProject} from '../project/render.js'
+import {ensureSecrets} from '../project/secrets.js'
+import {readRuntimeMarker} from '../runtime/marker.js'
+import {openRuntime} from '../runtime/open.js'
+import {runtimePaths} from '../runtime/paths.js'
+import {assertPortsFree} from '../runtime/port-check.js'
+import {selectRuntime, type RuntimeSelection} from '../runtime/select.js'
+import {planServices, plannedPorts} from '../runtime/services.js'
+import {readTextIfExists} from '../util/fs.js'
+
+export type CheckStatus = 'ok' | 'warn' | 'fail'
+
+export interface DoctorCheck {
+  /** Stable id, e.g. `binary.kratos`, `project.secrets`. */
+  id: string
+  status: CheckStatus
+  /** One line: what was found. */
+  message: string
+  /** One line: what to do (warn and fail only). */
+  fix?: string
+}
+
+export interface DoctorReport {
+  /** Project directory checked, when it holds an iam.yaml. */
+  projectDir?: string
+  runtime?: RuntimeSelection['kind']
+  checks: DoctorCheck[]
+  /** No check failed (warnings allowed). Exit code 1 otherwise. */
+  ok: boolean
+}
+
+export interface DoctorOptions {
+  projectDir: string
+  env?: NodeJS.ProcessEnv
+  /** --runtime */
+  runtime?: string
+}
+
+const MIN_NODE = [20, 18] as const
+
+export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
+  const env = o.env ?? process.env
+  const projectDir = resolve(o.projectDir)
+  const checks: DoctorCheck[] = [checkNode(process.versions.node)]
+
+  const hasProject = (await readTextIfExists(join(projectDir, LAYOUT.config))) !== undefined
+  let config: IamConfig | undefined
+  if (hasProject) {
+    try {
+      config = (await loadConfig(projectDir, {env})).config
+      checks.push({id: 'project.config', status: 'ok', message: `${LAYOUT.config} is valid (project ${config.project})`})
+    } catch (error) {
+      checks.push(failure('project.config', error, `Fix ${LAYOUT.config} as the message says.`))
+    }
+  } else {
+    checks.push({id: 'project.config', status: 'warn', message: `no ${LAYOUT.config} in ${projectDir}`, fix: 'Run `iam init` here, or pass --dir <project>.'})
+  }
+
+  let selection: RuntimeSelection | undefined
+  try {
+    selection = await selectRuntime(config ?? {runtime: 'auto'}, {env, ...(o.runtime ? {override: o.runtime} : {})})
+    checks.push({id: 'runtime', status: 'ok', message: `${selection.kind}: ${selection.reason}`})
+  } catch (error) {
+    checks.push(failure('runtime', error, 'Start the container engine, or run with --runtime native.'))
+  }
+
+  // The native runtime (also the fallback of `auto`) runs the pinned binaries; compose runs images instead.
+  if (selection?.kind !== 'compose') {
+    const binaries = await Promise.all(ORY_SERVERS.map((server) => checkBinary(server, env)))
+    checks.push(...binaries)
+    if (binaries.some((c) => c.status === 'fail')) checks.push(await checkGo(env))
+  }
+
+  if (config) checks.push(...(await checkProject(projectDir, config, env)))
+  return {...(hasProject ? {projectDir} : {}), ...(selection ? {runtime: selection.kind} : {}), checks, ok: checks.every((c) => c.status !== 'fail')}
+}
+
+export function checkNode(version: string): DoctorCheck {
+  const [major = 0, minor = 0] = version.split('.').map(Number)
+  const ok = major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1])
+  return ok
+    ? {id: 'node', status: 'ok', message: `Node.js ${version}`}
+    : {id: 'node', status: 'fail', message: `Node.js ${version} is older than ${MIN_NODE.join('.')}`, fix: `Install Node.js ${MIN_NODE.join('.')} or newer.`}
+}
+
+async function checkBinary(server: (typeof ORY_SERVERS)[number], env: NodeJS.ProcessEnv): Promise<DoctorCheck> {
+  const id = `binary.${server}`
+  const pinned = ORY_SPECS[server].version
+  try {
+    const found = await resolveOryBinary(server, {env})
+    const reported = await reportedVersion(found.path, env)
+    if (reported.version === pinned) return {id, status: 'ok', message: `${server} ${pinned} at ${found.path} (${found.source})`}
+    return {
+      id,
+      status: 'warn',
+      message: `${server} at ${found.path} reports ${reported.version ?? 'no version'}, iam is tested with ${pinned}`,
+      fix: `Run \`iam install --from-source ${server}\` to put the pinned version into the iam cache (it is preferred over PATH).`,
+    }
+  } catch (error) {
+    return failure(id, error, `Run \`iam install --from-source ${server}\`.`)
+  }
+}
+
+async function checkGo(env: NodeJS.ProcessEnv): Promise<DoctorCheck> {
+  try {
+    const go = await findGoToolchain(env)
+    return {id: 'go', status: 'ok', message: `${go.version} at ${go.path} (iam install --from-source can build the missing binaries)`}
+  } catch (error) {
+    return {...failure('go', error, 'Install Go (https://go.dev/dl/), or run `iam install` to download release archives.'), status: 'warn'}
+  }
+}
+
+async function checkProject(projectDir: string, config: IamConfig, env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> {
+  const checks: DoctorCheck[] = []
+
+  const render = await renderProject(projectDir, {config, check: true, env}).catch((error: unknown) => failure('project.render', error, 'Run `iam render` and read its error.'))
+  if ('id' in render) checks.push(render)
+  else {
+    const stale = render.files.filter((f) => f.status !== 'unchanged')
+    const handEdited = stale.filter((f) => f.status === 'hand-edited')
+    if (stale.length === 0) checks.push({id: 'project.render', status: 'ok', message: `rendered files match ${LAYOUT.config}`})
+    else
+      checks.push({
+        id: 'project.render',
+        status: 'warn',
+        message: `${stale.length} rendered file(s) differ from ${LAYOUT.config}: ${stale.map((f) => `${f.path} (${f.status})`).join(', ')}`,
+        fix: handEdited.length > 0 ? '`iam up` renders the rest; `iam render --force` overwrites hand edits.' : '`iam up` renders them first (or run `iam render`).',
+      })
+  }
+
+  checks.push(await checkPrivateFile('project.secrets', projectPath(projectDir, LAYOUT.secrets), LAYOUT.secrets))
+  const secrets = await ensureSecrets(projectDir, {check: true}).catch(() => undefined)
+  if (secrets && secrets.generated.length > 0) {
+    checks.push({id: 'project.secrets.complete', status: 'warn', message: `${LAYOUT.secrets} lacks ${secrets.generated.join(', ')}`, fix: '`iam render` (or `iam up`) generates the missing secrets.'})
+  }
+
+  const keyFile = projectPath(projectDir, LAYOUT.jwks)
+  const keyMode = await checkPrivateFile('project.keys', keyFile, LAYOUT.jwks)
+  if (keyMode.status !== 'ok') checks.push(keyMode)
+  else {
+    try {
+      const set = await readKeySet(keyFile)
+      const signing = signingKey(set)
+      checks.push({id: 'project.keys', status: 'ok', message: `${LAYOUT.jwks}: ${set.keys.length} key(s), signing with ${signing.kid} (${signing.alg}), mode 0600`})
+    } catch (error) {
+      checks.push(failure('project.keys', error, 'Run `iam keys generate --force` (tokens signed with the old keys stop verifying).'))
+    }
+  }
+
+  const gitignore = (await readTextIfExists(join(projectDir, '.gitignore'))) ?? ''
+  const missing = missingGitignoreLines(gitignore)
+  checks.push(
+    missing.length === 0
+      ? {id: 'project.gitignore', status: 'ok', message: '.gitignore keeps secrets, keys and runtime state out of git'}
+      : {id: 'project.gitignore', status: 'fail', message: `.gitignore does not ignore ${missing.join(', ')}`, fix: `Add these lines to .gitignore: ${missing.join(' ')}`},
+  )
+
+  checks.push(...(await checkPorts(projectDir, config, env)))
+  return checks
+}
+
+/** Secrets and private keys: must exist and be readable by the owner only. */
+async function checkPrivateFile(id: string, path: string, label: string): Promise<DoctorCheck> {
+  let mode: number
+  try {
+    mode = (await stat(path)).mode & 0o777
+  } catch {
+    return {id, status: 'fail', message: `${label} is missing`, fix: '`iam render` (or `iam up`) creates it.'}
+  }
+  if ((mode & 0o077) !== 0) {
+    return {id, status: 'fail', message: `${label} is readable by others (mode ${mode.toString(8).padStart(4, '0')})`, fix: `chmod 600 ${label}`}
+  }
+  return {id, status: 'ok', message: `${label} exists, mode 0600`}
+}
+
+/** A running stack holds its own ports (and should be healthy); otherwise every planned port must be free for `iam up`. */
+async function checkPorts(projectDir: string, config: IamConfig, env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> {
+  if (await readRuntimeMarker(runtimePaths(projectDir))) {
+    try {
+      const {runtime} = await openRuntime(projectDir, {config, env})
+      const report = await runtime.status()
+      const up = report.services.filter((s) => s.state !== 'stopped')
+      if (up.length > 0) {
+        const down = report.services.filter((s) => s.state !== 'ready')
+        return [
+          report.healthy
+            ? {id: 'project.stack', status: 'ok', message: `the stack runs (${report.runtime} runtime), every service ready`}
+            : {id: 'project.stack', status: 'fail', message: `the stack runs (${report.runtime} runtime) but ${down.map((s) => `${s.name} is ${s.state}`).join(', ')}`, fix: '`iam logs <service>` says why; `iam up` starts what is missing.'},
+        ]
+      }
+    } catch (error) {
+      return [{...failure('project.stack', error, '`iam status` shows the stack.'), status: 'warn'}]
+    }
+  }
+  try {
+    await assertPortsFree(plannedPorts(planServices(config)))
+    return [{id: 'project.ports', status: 'ok', message: `the stack is not running and every port in ${LAYOUT.config} is free`}]
+  } catch (error) {
+    return [failure('project.ports', error, 'Stop what holds the port, or change it in iam.yaml.')]
+  }
+}
+
+function failure(id: string, error: unknown, fallbackFix: string): DoctorCheck {
+  if (isIamError(error)) return {id, status: 'fail', message: error.message, fix: error.suggestion ?? fallbackFix}
+  return {id, status: 'fail', message: error instanceof Error ? error.message : String(error), fix: fallbackFix}
+}
