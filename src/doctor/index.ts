@@ -22,10 +22,10 @@ import {ensureSecrets} from '../project/secrets.js'
 import {readRuntimeMarker} from '../runtime/marker.js'
 import {openRuntime} from '../runtime/open.js'
 import {runtimePaths} from '../runtime/paths.js'
-import {assertPortsFree} from '../runtime/port-check.js'
 import {selectRuntime, type RuntimeSelection} from '../runtime/select.js'
 import {planServices, plannedPorts} from '../runtime/services.js'
 import {readTextIfExists} from '../util/fs.js'
+import {assertPortsFree} from '../util/ports.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
 

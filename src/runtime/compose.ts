@@ -12,7 +12,7 @@ import type {IamConfig} from '../config/model.js'
 import {environmentError, ExitCode, IamError} from '../errors.js'
 import {writeRuntimeMarker} from './marker.js'
 import {runtimePaths, type RuntimePaths} from './paths.js'
-import {assertPortsFree} from './port-check.js'
+import {assertPortsFree} from '../util/ports.js'
 import {planServices, plannedPorts} from './services.js'
 import type {LogsOptions, Runtime, RuntimeEvent, ServiceStatus, ServiceStateName, StartOptions, StartResult, StatusReport, StopOptions, StopResult} from './types.js'
 

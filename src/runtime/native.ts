@@ -22,7 +22,7 @@ import {fileSize, followFiles, tailFile} from './logfiles.js'
 import {oryConfigPath, runtimePaths, type RuntimePaths} from './paths.js'
 import {isRecordAlive, processStartTime, readPidRecords, removePidRecord, terminate, writePidRecord, type PidRecord} from './pidfile.js'
 import {writeRuntimeMarker} from './marker.js'
-import {assertPortsFree} from './port-check.js'
+import {assertPortsFree} from '../util/ports.js'
 import {planServices, plannedPorts, type ServiceDef} from './services.js'
 import type {
   LogsOptions,

@@ -140,21 +140,28 @@ async function processCommand(pid: string): Promise<string> {
   }
 }
 
+export interface PlannedPort {
+  service: string
+  name: string
+  port: number
+}
+
 /**
- * Throws PORT_IN_USE (exit 3) naming the first port of `ports` that something already listens on, and the process
- * holding it when it can be found. Check before starting a server: Keto v0.14.0 does not exit when one of its ports
- * is taken, it hangs until stopped, so a bind failure would otherwise surface only as a readiness timeout.
+ * Before anything starts: every port must be free, otherwise PORT_IN_USE (exit 3) names each taken port, its service
+ * and the owning process when it can be found. Check before starting a server: Keto v0.14.0 does not exit when one of
+ * its ports is taken, it hangs until stopped, so a bind failure would otherwise surface only as a readiness timeout.
  */
-export async function assertPortsFree(ports: Record<string, number>, o: {host?: string; what?: string} = {}): Promise<void> {
-  const host = o.host ?? '127.0.0.1'
-  for (const [name, port] of Object.entries(ports)) {
-    if (await isPortFree(port, host)) continue
-    const owner = await describePortOwner(port)
-    const label = o.what ? `${o.what} ${name}` : name
-    const by = owner ? ` by pid ${owner.pid} (${owner.command})` : ''
-    throw environmentError('PORT_IN_USE', `Port ${port} (${label}) on ${host} is already in use${by}.`, {
-      suggestion: owner ? `Stop pid ${owner.pid} or choose another port.` : 'Stop the process using it or choose another port.',
-      details: {port, host, name, ...(owner ? {pid: owner.pid, command: owner.command} : {})},
-    })
+export async function assertPortsFree(ports: PlannedPort[]): Promise<void> {
+  const taken: (PlannedPort & {owner?: string})[] = []
+  for (const p of ports) {
+    if (await isPortFree(p.port)) continue
+    const owner = await describePortOwner(p.port)
+    taken.push({...p, ...(owner ? {owner: `pid ${owner.pid} (${owner.command.slice(0, 120)})`} : {})})
   }
+  if (taken.length === 0) return
+  const lines = taken.map((t) => `port ${t.port} (${t.service} ${t.name}) is in use${t.owner ? ` by ${t.owner}` : ''}`)
+  throw environmentError('PORT_IN_USE', `Cannot start: ${lines.join('; ')}. Nothing was started.`, {
+    suggestion: `Stop the process holding the port${taken.length > 1 ? 's' : ''} (another \`iam up\`? run \`iam down\` in that project), or change ports in iam.yaml.`,
+    details: {ports: taken},
+  })
 }

@@ -139,15 +139,15 @@ describe('ports', () => {
       const owner = await describePortOwner(port)
       expect(owner?.pid).toBe(process.pid)
       expect(owner?.command).toMatch(/node/)
-      const error = await assertPortsFree({api: port}, {what: 'kratos'}).catch((e: unknown) => e)
+      const error = await assertPortsFree([{service: 'kratos', name: 'api', port}]).catch((e: unknown) => e)
       expect(isIamError(error) && error.code).toBe('PORT_IN_USE')
-      expect((error as Error).message).toBe(`Port ${port} (kratos api) on 127.0.0.1 is already in use by pid ${process.pid} (${owner?.command}).`)
+      expect((error as Error).message).toBe(`Cannot start: port ${port} (kratos api) is in use by pid ${process.pid} (${owner?.command.slice(0, 120)}). Nothing was started.`)
       expect(isIamError(error) && error.exitCode).toBe(3)
     } finally {
       await new Promise((resolve) => server.close(resolve))
     }
     expect(await describePortOwner(port)).toBeUndefined()
-    await assertPortsFree({api: port})
+    await assertPortsFree([{service: 'kratos', name: 'api', port}])
   })
   it('getFreePorts gives distinct free ports for every name', async () => {
     const ports = await getFreePorts(['a', 'b', 'c', 'd', 'e'] as const)

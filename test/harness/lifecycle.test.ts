@@ -154,7 +154,7 @@ describe('harness lifecycle', () => {
         (e: unknown) => e,
       )
       expect(isIamError(error) && error.code).toBe('PORT_IN_USE')
-      expect(isIamError(error) && error.details).toMatchObject({port: taken, pid: process.pid})
+      expect(isIamError(error) && error.details).toMatchObject({ports: [{port: taken, owner: expect.stringMatching(new RegExp(`^pid ${process.pid} `))}]})
       expect((error as Error).message).toContain(`by pid ${process.pid}`)
     } finally {
       blocker.close()

@@ -136,7 +136,7 @@ export class ManagedServer implements ServerHandle {
       }
       this.migrated = true
     }
-    await assertPortsFree(this.o.ports, {what: this.name})
+    await assertPortsFree(Object.entries(this.o.ports).map(([name, port]) => ({service: this.name, name, port})))
     const spec = serveSpec(this.o.server, {...launch, dev: this.o.dev})
     this.log(`--- ${this.name}: ${[spec.command, ...spec.args].join(' ')}\n`)
     const startedAt = performance.now()
