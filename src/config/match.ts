@@ -363,3 +363,22 @@ export function toOathkeeperRegexp(match: string): OathkeeperRegexpMatch {
   }
   return {url, groups, params}
 }
+
+/**
+ * A concrete URL the match accepts, with `param(name)` as each `{name}` (it must be one non-empty path segment) and
+ * the shortest string each `<…>` glob accepts. Undefined when a glob has too many alternatives to search.
+ */
+export function exampleUrl(match: string, param: (name: string) => string): string | undefined {
+  let url = ''
+  for (const part of parseRouteMatch(match).parts) {
+    if (part.kind === 'lit') url += part.text
+    else if (part.kind === 'param') url += param(part.name)
+    else {
+      const only: ParsedMatch = {parts: [part], params: []}
+      const witness = overlapWitness(only, only)
+      if (witness === undefined) return undefined
+      url += witness
+    }
+  }
+  return url
+}

@@ -3,7 +3,7 @@ import {Pool, type Dispatcher} from 'undici'
 import {ExitCode, IamError} from '../errors.js'
 
 /** Which Ory API a call went to; named in errors so the user knows which server to look at. */
-export type OryApi = 'keto-read' | 'keto-write' | 'kratos-admin' | 'kratos-public'
+export type OryApi = 'keto-read' | 'keto-write' | 'kratos-admin' | 'kratos-public' | 'oathkeeper-api'
 
 export const DEFAULT_ORY_TIMEOUT_MS = 5000
 /** Ory answers are small; anything bigger is a misconfigured URL (e.g. pointing at a UI). */
@@ -80,7 +80,11 @@ export class OryHttp {
     return `${prefix}${path}${qs ? `?${qs}` : ''}`
   }
 
-  async call(method: Dispatcher.HttpMethod, path: string, o: {query?: Record<string, QueryValue>; json?: unknown} = {}): Promise<OryResponse> {
+  async call(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    o: {query?: Record<string, QueryValue>; json?: unknown; headers?: Record<string, string>} = {},
+  ): Promise<OryResponse> {
     const fullPath = this.pathWithQuery(path, o.query)
     const signal = AbortSignal.timeout(this.timeoutMs)
     let res: Dispatcher.ResponseData
@@ -92,6 +96,7 @@ export class OryHttp {
         headers: {
           accept: 'application/json',
           ...(o.json === undefined ? {} : {'content-type': 'application/json'}),
+          ...o.headers,
         },
         body: o.json === undefined ? undefined : JSON.stringify(o.json),
         signal,

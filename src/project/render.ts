@@ -73,13 +73,18 @@ export function resolveRenderRefs(config: IamConfig, env: NodeJS.ProcessEnv): Ia
   }
 }
 
+/** The environment `${VAR}` references in iam.yaml resolve against: process.env over the values in .env. */
+export async function projectEnv(projectDir: string): Promise<NodeJS.ProcessEnv> {
+  const dotenv = parseDotEnv((await readTextIfExists(projectPath(projectDir, LAYOUT.secrets))) ?? '')
+  return {...Object.fromEntries(dotenv), ...process.env}
+}
+
 /** Renders the project in memory (no I/O besides reading iam.yaml, .env for references and the static assets). */
 export async function renderProjectFiles(
   projectDir: string,
   o: Pick<RenderOptions, 'config' | 'env'> = {},
 ): Promise<{config: IamConfig; files: RenderedFile[]}> {
-  const dotenv = parseDotEnv((await readTextIfExists(projectPath(projectDir, LAYOUT.secrets))) ?? '')
-  const env = o.env ?? {...Object.fromEntries(dotenv), ...process.env}
+  const env = o.env ?? (await projectEnv(projectDir))
   const config = o.config ?? (await loadConfig(projectDir, {env})).config
   const pkg = await readPackageInfo()
   const files = renderAll(resolveRenderRefs(config, env), {

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {overlapWitness, parseRouteMatch, toOathkeeperRegexp} from '../../src/config/match.js'
+import {exampleUrl, overlapWitness, parseRouteMatch, toOathkeeperRegexp} from '../../src/config/match.js'
 
 const overlap = (a: string, b: string): string | undefined => overlapWitness(parseRouteMatch(a), parseRouteMatch(b), [a, b])
 
@@ -26,5 +26,16 @@ describe('route matches', () => {
     expect(overlap('http://h/<[a-c]>', 'http://h/<[d-f]>')).toBeUndefined()
     expect(overlap('http://h/<[!a]>', 'http://h/a')).toBeUndefined()
     expect(overlap('http://h/<*>', 'http://h/a/b')).toBeUndefined()
+  })
+
+  it('gives an example URL each match accepts (checked against the regexp Oathkeeper gets), params as asked', () => {
+    for (const match of ['http://127.0.0.1:4455/tenants/{tenant}/<**>', 'http://h/<{a,b}>/x/<[0-9]>/<*>.json', '<{http,https}>://h/<?>/{id}', 'http://h/exact']) {
+      const url = exampleUrl(match, (name) => `v-${name}`)
+      expect(url, match).toBeDefined()
+      const {url: pattern} = toOathkeeperRegexp(match)
+      const regex = new RegExp(`^${pattern.replaceAll(/<([^>]*)>|([.*+?^${}()|[\]\\])/g, (_m, group: string | undefined, ch: string | undefined) => (group !== undefined ? `(${group})` : `\\${ch}`))}$`)
+      expect(url).toMatch(regex)
+    }
+    expect(exampleUrl('http://127.0.0.1:4455/tenants/{tenant}/<**>', () => 'acme')).toBe('http://127.0.0.1:4455/tenants/acme/')
   })
 })

@@ -1,0 +1,110 @@
+/**
+ * `iam smoke` through the built CLI against a REAL native stack made by `iam init` + `iam up`: every route of the
+ * default project passes and nothing is left behind; a rule that lets anonymous requests into an admin route is
+ * caught; a stack that is not running fails at the first step with the fix.
+ */
+import {readFile, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {KetoClient} from '../../src/ory/keto-client.js'
+import {KratosAdminClient} from '../../src/ory/kratos-client.js'
+import type {SmokeReport} from '../../src/smoke/index.js'
+import {runIam} from '../helpers/cli.js'
+import {nativeFixtures} from '../runtime/helpers.js'
+
+const fixtures = nativeFixtures()
+afterAll(() => fixtures.cleanup(), 60_000)
+
+const NATIVE = {IAM_RUNTIME: 'native'}
+
+async function smoke(dir: string): Promise<{exitCode: number; report: SmokeReport; text: string}> {
+  const r = await runIam(['smoke', '--json', '-C', dir], {env: NATIVE})
+  const report = r.json as SmokeReport
+  expect(report?.steps, r.stderr + r.stdout).toBeDefined()
+  return {exitCode: r.exitCode, report, text: r.stdout + r.stderr}
+}
+
+const statusOf = (report: SmokeReport): [string, string][] => report.steps.map((s) => [s.id, s.status])
+
+describe('iam smoke (real servers)', () => {
+  let dir: string
+  let ports: Awaited<ReturnType<typeof fixtures.makeProject>>['ports']
+
+  beforeAll(async () => {
+    ;({dir, ports} = await fixtures.makeProject('smoke', await fixtures.startUpstream()))
+  })
+
+  it('a stack that is not running: the first step fails with the fix, the rest is skipped, exit 1', async () => {
+    const r = await smoke(dir)
+    expect(r.exitCode).toBe(1)
+    expect(r.report.steps[0]).toMatchObject({id: 'stack', status: 'fail', fix: expect.stringContaining('iam up')})
+    expect(r.report.steps.slice(1).every((s) => s.status === 'skipped')).toBe(true)
+  })
+
+  it('the default project after iam up: every route behaves as iam.yaml says, each id_token verifies, nothing is left', async () => {
+    const up = await runIam(['up', '--json'], {cwd: dir, env: NATIVE, timeoutMs: 180_000})
+    expect(up.exitCode, up.stderr).toBe(0)
+    const r = await smoke(dir)
+    expect(r.exitCode, JSON.stringify(r.report.steps, null, 2)).toBe(0)
+    expect(statusOf(r.report)).toEqual([
+      ['stack', 'ok'],
+      ['jwks', 'ok'],
+      ['login', 'ok'],
+      ['route.public', 'ok'],
+      ['route.admin', 'ok'],
+      ['route.tenant', 'ok'],
+      ['cleanup', 'ok'],
+    ])
+    const message = (id: string): string => r.report.steps.find((s) => s.id === id)!.message
+    expect(message('route.public')).toMatch(/^anonymous: 200; id_token verified \(kid .+, aud smoke-api\)$/)
+    expect(message('route.admin')).toContain('401 without a session; 403 without a role, 200 with admin; id_token verified')
+    expect(message('route.admin')).toContain('403 again after the revoke')
+    expect(message('route.tenant')).toMatch(/403 without a tuple, 200 with Tenant:smoke-[0-9a-f]+-tenant#member; id_token verified .*; 403 again after the delete$/)
+
+    // Nothing left behind: no identity, no Role or Tenant tuple.
+    const kratos = new KratosAdminClient({adminUrl: `http://127.0.0.1:${ports.kratosAdmin}`})
+    const keto = new KetoClient({readUrl: `http://127.0.0.1:${ports.ketoRead}`})
+    try {
+      expect(await kratos.listAll()).toEqual([])
+      expect(await keto.listAll({namespace: 'Role'})).toEqual([])
+      expect(await keto.listAll({namespace: 'Tenant'})).toEqual([])
+    } finally {
+      await Promise.all([kratos.close(), keto.close()])
+    }
+
+    const text = await runIam(['smoke', '-C', dir], {env: NATIVE})
+    expect(text.exitCode).toBe(0)
+    expect(text.stdout).toMatch(/^ok\s+route\.admin\s+\d+ms\s+\/admin\/: 401 without a session/m)
+    expect(text.stdout).toContain('smoke: every step ok')
+  })
+
+  it('a rule edited to let anonymous requests into /admin is caught: route.admin fails, exit 1', async () => {
+    const rulesFile = join(dir, 'ory/oathkeeper/rules.json')
+    const original = await readFile(rulesFile, 'utf8')
+    const rules = JSON.parse(original) as {id: string; authenticators: unknown[]; authorizer: unknown}[]
+    const admin = rules.find((rule) => rule.id === 'admin')!
+    admin.authenticators = [{handler: 'anonymous'}]
+    admin.authorizer = {handler: 'allow'}
+    await writeFile(rulesFile, JSON.stringify(rules, null, 2))
+    try {
+      // Oathkeeper watches the rules file; wait until it has reloaded it.
+      let r = await smoke(dir)
+      for (let i = 0; i < 20 && r.exitCode === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 250))
+        r = await smoke(dir)
+      }
+      expect(r.exitCode).toBe(1)
+      expect(r.report.steps.find((s) => s.id === 'route.admin')).toMatchObject({
+        status: 'fail',
+        message: expect.stringContaining('/admin/ without a session: expected 401, Oathkeeper answered 200'),
+        fix: expect.stringContaining('iam render --check'),
+      })
+      expect(r.report.steps.find((s) => s.id === 'route.public')?.status).toBe('ok')
+      expect(r.report.steps.find((s) => s.id === 'cleanup')?.status).toBe('ok')
+    } finally {
+      await writeFile(rulesFile, original)
+      await runIam(['down'], {cwd: dir})
+    }
+  })
+})
