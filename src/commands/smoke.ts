@@ -17,7 +17,7 @@ export default class Smoke extends BaseCommand<typeof Smoke> {
             route's audience and the session's subject
   cleanup   the identity, its roles and tuples are removed
 
-Exit code 0 when every step is ok, 1 otherwise (a step names what failed and the fix).`
+Exit code 0 when no step failed, 1 otherwise (a failed step names what went wrong and the fix; a skipped one says why).`
 
   static override examples = [
     {description: 'After iam up', command: '<%= config.bin %> smoke'},
@@ -38,7 +38,11 @@ Exit code 0 when every step is ok, 1 otherwise (a step names what failed and the
         if (!this.jsonEnabled()) this.log(formatSmokeStep(step))
       },
     })
-    if (!this.jsonEnabled()) this.log(report.ok ? `\nsmoke: every step ok (project ${report.project})` : `\nsmoke: ${report.steps.filter((s) => s.status === 'fail').length} step(s) failed`)
+    if (!this.jsonEnabled()) {
+      const count = (status: string): number => report.steps.filter((s) => s.status === status).length
+      const skipped = count('skipped') > 0 ? ` (${count('skipped')} skipped)` : ''
+      this.log(report.ok ? `\nsmoke: every step ok${skipped} (project ${report.project})` : `\nsmoke: ${count('fail')} step(s) failed${skipped}`)
+    }
     if (!report.ok) process.exitCode = 1
     return report
   }

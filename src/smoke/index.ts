@@ -33,7 +33,7 @@ export interface SmokeStep {
 export interface SmokeReport {
   project: string
   steps: SmokeStep[]
-  /** Every step ok. Exit code 1 otherwise. */
+  /** No step failed (skipped steps say why they were skipped). Exit code 1 otherwise. */
   ok: boolean
 }
 
@@ -95,7 +95,7 @@ export async function runSmoke(o: SmokeOptions): Promise<SmokeReport> {
     }
   }
   const routeIds = config.routes.map((r) => `route.${r.id}`)
-  const report = (): SmokeReport => ({project: config.project, steps, ok: steps.every((s) => s.status === 'ok')})
+  const report = (): SmokeReport => ({project: config.project, steps, ok: steps.every((s) => s.status !== 'fail')})
 
   const running = await record('stack', async () => {
     const {runtime} = await openRuntime(o.projectDir, {config})
@@ -126,13 +126,19 @@ export async function runSmoke(o: SmokeOptions): Promise<SmokeReport> {
   let session: Session | undefined
   try {
     await record('jwks', () => checkJwks(ctx))
-    const loggedIn = await record('login', async () => {
-      session = await createSession(ctx)
-      return `a throwaway identity (${session.identityId}) logged in through Kratos' API flow, login hooks included`
-    })
-    if (loggedIn && session) {
-      for (const route of config.routes) await record(`route.${route.id}`, () => checkRoute(ctx, route, session!))
-    } else skip(routeIds, 'no session to test with')
+    if (!config.kratos.methods.password) {
+      // Code login needs a mailbox; without a session the session routes are still checked to refuse anonymous calls.
+      skip(['login'], 'password login is off (kratos.methods.password): session routes are checked without a session only')
+      for (const route of config.routes) await record(`route.${route.id}`, () => checkRoute(ctx, route, undefined))
+    } else {
+      const loggedIn = await record('login', async () => {
+        session = await createSession(ctx)
+        return `a throwaway identity (${session.identityId}) logged in through Kratos' API flow, login hooks included`
+      })
+      if (loggedIn && session) {
+        for (const route of config.routes) await record(`route.${route.id}`, () => checkRoute(ctx, route, session!))
+      } else skip(routeIds, 'no session to test with')
+    }
   } finally {
     await record('cleanup', async () => {
       if (!session) return 'nothing to remove'
@@ -217,7 +223,7 @@ async function verifyToken(ctx: Ctx, route: RouteConfig, idToken: string | undef
   return [`id_token verified (kid ${kid}, aud ${route.audience})`]
 }
 
-async function checkRoute(ctx: Ctx, route: RouteConfig, session: Session): Promise<string> {
+async function checkRoute(ctx: Ctx, route: RouteConfig, session: Session | undefined): Promise<string> {
   const params = new Map<string, string>()
   const href = exampleUrl(route.match, (name) => params.get(name) ?? params.set(name, `smoke-${ctx.run}-${name}`).get(name)!)
   if (!href) return 'skipped: no example URL could be derived from the match'
@@ -228,6 +234,7 @@ async function checkRoute(ctx: Ctx, route: RouteConfig, session: Session): Promi
   }
   const notes = [`${url.pathname}: 401 without a session`]
   await expectDecision(ctx, route, url, 401, 'without a session')
+  if (!session) return notes.join('; ')
   const deps = {keto: ctx.clients.keto, kratos: ctx.clients.kratos, shape: {namespace: ctx.config.roles.namespace, relation: ctx.config.roles.relation}}
 
   if (route.authorization?.roles) {

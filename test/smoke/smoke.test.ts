@@ -6,6 +6,7 @@
 import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {parseDocument} from 'yaml'
 
 import {KetoClient} from '../../src/ory/keto-client.js'
 import {KratosAdminClient} from '../../src/ory/kratos-client.js'
@@ -105,6 +106,25 @@ describe('iam smoke (real servers)', () => {
     } finally {
       await writeFile(rulesFile, original)
       await runIam(['down'], {cwd: dir})
+    }
+  })
+
+  it('password login off (code only): no login, session routes still refuse anonymous calls; no failure', async () => {
+    const project = await fixtures.makeProject('codeonly', await fixtures.startUpstream(), (yaml) => {
+      const doc = parseDocument(yaml)
+      doc.setIn(['kratos', 'methods'], {password: false, code: true})
+      return doc.toString()
+    })
+    const up = await runIam(['up', '--json'], {cwd: project.dir, env: NATIVE, timeoutMs: 180_000})
+    expect(up.exitCode, up.stderr).toBe(0)
+    try {
+      const r = await smoke(project.dir)
+      expect(r.exitCode, JSON.stringify(r.report.steps, null, 2)).toBe(0)
+      expect(r.report.steps.find((s) => s.id === 'login')).toMatchObject({status: 'skipped', message: expect.stringContaining('kratos.methods.password')})
+      expect(r.report.steps.find((s) => s.id === 'route.admin')).toMatchObject({status: 'ok', message: '/admin/: 401 without a session'})
+      expect(r.report.steps.find((s) => s.id === 'route.public')?.status).toBe('ok')
+    } finally {
+      await runIam(['down'], {cwd: project.dir})
     }
   })
 })
