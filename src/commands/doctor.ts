@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {stackDirFlag} from '../cli/flags.js'
 import type {DoctorReport} from '../doctor/index.js'
 
 export default class Doctor extends BaseCommand<typeof Doctor> {
@@ -28,7 +29,7 @@ Writes nothing and never prints a secret. Exit code 0 when no check failed (warn
   ]
 
   static override flags = {
-    dir: Flags.string({char: 'C', description: 'Project directory.', default: '.'}),
+    dir: stackDirFlag,
     runtime: Flags.string({description: 'Check for this runtime instead of the one `iam up` would pick.', options: ['auto', 'native', 'compose'], env: 'IAM_RUNTIME'}),
   }
 

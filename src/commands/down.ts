@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {stackDirFlag} from '../cli/flags.js'
 import {usageError} from '../errors.js'
 import type {StopResult} from '../runtime/types.js'
 
@@ -17,7 +18,7 @@ export default class Down extends BaseCommand<typeof Down> {
   ]
 
   static override flags = {
-    dir: Flags.string({char: 'C', description: 'Project directory.', default: '.'}),
+    dir: stackDirFlag,
     volumes: Flags.boolean({description: 'Also delete the data (SQLite files / compose volumes).', aliases: ['purge']}),
     yes: Flags.boolean({char: 'y', description: 'Do not ask before deleting data.'}),
     grace: Flags.integer({description: 'Seconds between SIGTERM and SIGKILL (native).', default: 10, min: 0}),

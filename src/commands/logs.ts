@@ -3,6 +3,7 @@ import {finished} from 'node:stream/promises'
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {stackDirFlag} from '../cli/flags.js'
 import {jsonLinesStream} from '../ui/json-lines.js'
 
 export default class Logs extends BaseCommand<typeof Logs> {
@@ -21,7 +22,7 @@ export default class Logs extends BaseCommand<typeof Logs> {
   }
 
   static override flags = {
-    dir: Flags.string({char: 'C', description: 'Project directory.', default: '.'}),
+    dir: stackDirFlag,
     follow: Flags.boolean({char: 'f', description: 'Keep printing new lines until Ctrl-C.'}),
     tail: Flags.integer({char: 'n', description: 'Only the last N lines of each service.', min: 0}),
     runtime: Flags.string({description: 'Which runtime (default: the one `iam up` used).', options: ['auto', 'native', 'compose']}),

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {resolve} from 'node:path'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {stackDirFlag} from '../cli/flags.js'
 import type {SmokeReport} from '../smoke/index.js'
 
 export default class Smoke extends BaseCommand<typeof Smoke> {
@@ -25,7 +26,7 @@ Exit code 0 when no step failed, 1 otherwise (a failed step names what went wron
   ]
 
   static override flags = {
-    dir: Flags.string({char: 'C', description: 'Project directory.', default: '.'}),
+    dir: stackDirFlag,
     timeout: Flags.integer({description: 'Seconds each HTTP call may take.', default: 10, min: 1}),
   }
 

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {stackDirFlag} from '../cli/flags.js'
 import type {Endpoint} from '../runtime/services.js'
 import type {StatusReport} from '../runtime/types.js'
 
@@ -22,7 +23,7 @@ Exit code: 0 when every service is ready, 1 otherwise (so \`iam status && run-te
   ]
 
   static override flags = {
-    dir: Flags.string({char: 'C', description: 'Project directory.', default: '.'}),
+    dir: stackDirFlag,
     output: Flags.string({char: 'o', description: 'Output format.', options: ['table', 'json', 'env'], default: 'table'}),
     runtime: Flags.string({description: 'Which runtime to ask (default: the one `iam up` used).', options: ['auto', 'native', 'compose']}),
   }

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {stackDirFlag} from '../cli/flags.js'
 import {IamError} from '../errors.js'
 import type {IamConfig} from '../config/model.js'
 import type {Endpoint} from '../runtime/services.js'
@@ -41,7 +42,7 @@ Runtime: --runtime, else IAM_RUNTIME, else iam.yaml \`runtime\`; auto = compose 
   ]
 
   static override flags = {
-    dir: Flags.string({char: 'C', description: 'Project directory.', default: '.'}),
+    dir: stackDirFlag,
     runtime: Flags.string({description: 'Which runtime to use.', options: ['auto', 'native', 'compose'], env: 'IAM_RUNTIME'}),
     attach: Flags.boolean({description: 'Stay in the foreground and stop the stack on Ctrl-C.'}),
     timeout: Flags.integer({description: 'Seconds each service may take to become ready.', default: 60, min: 1}),
