@@ -54,6 +54,9 @@ class StepFailure extends Error {
   }
 }
 
+/** Thrown inside a step that cannot be checked: recorded as skipped with the reason, not as ok. */
+class StepSkipped extends Error {}
+
 interface Session {
   identityId: string
   token: string
@@ -80,12 +83,12 @@ export async function runSmoke(o: SmokeOptions): Promise<SmokeReport> {
     try {
       step = {id, status: 'ok', message: await body(), ms: 0}
     } catch (error) {
-      step = {id, status: 'fail', ...describe(error), ms: 0}
+      step = error instanceof StepSkipped ? {id, status: 'skipped', message: error.message, ms: 0} : {id, status: 'fail', ...describe(error), ms: 0}
     }
     step.ms = Math.round(performance.now() - started)
     steps.push(step)
     o.onStep?.(step)
-    return step.status === 'ok'
+    return step.status !== 'fail'
   }
   const skip = (ids: string[], why: string): void => {
     for (const id of ids) {
@@ -226,7 +229,7 @@ async function verifyToken(ctx: Ctx, route: RouteConfig, idToken: string | undef
 async function checkRoute(ctx: Ctx, route: RouteConfig, session: Session | undefined): Promise<string> {
   const params = new Map<string, string>()
   const href = exampleUrl(route.match, (name) => params.get(name) ?? params.set(name, `smoke-${ctx.run}-${name}`).get(name)!)
-  if (!href) return 'skipped: no example URL could be derived from the match'
+  if (!href) throw new StepSkipped('no example URL could be derived from the match (too many glob alternatives)')
   const url = new URL(href)
   if (route.auth === 'anonymous') {
     const idToken = await expectDecision(ctx, route, url, 200, 'anonymous')
