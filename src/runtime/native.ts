@@ -56,6 +56,8 @@ export const IAM_CLI_ENTRY = fileURLToPath(new URL('../../bin/run.js', import.me
 
 /** A service that failed to become ready: which, why, and the end of its log. */
 export class ServiceStartError extends IamError {
+  readonly reason: string
+
   constructor(service: string, reason: string, logFile: string, logTail: string[], projectDir: string) {
     const rel = relative(projectDir, logFile) || logFile
     const tail = logTail.length > 0 ? `\n--- last ${logTail.length} lines of ${rel} ---\n${logTail.join('\n')}\n---` : ''
@@ -64,6 +66,7 @@ export class ServiceStartError extends IamError {
       suggestion: `Read ${rel} (\`iam logs ${service}\`); everything started by this run was stopped.`,
       details: {service, reason, logFile, logTail},
     })
+    this.reason = reason
   }
 }
 
@@ -158,7 +161,12 @@ export class NativeRuntime implements Runtime {
     for (const def of toStart) {
       const p = bringUp(def).catch((error: unknown) => {
         // After an interrupt, follow-on failures (a migration killed) are not the story.
-        if (firstError === undefined && !o.signal?.aborted) firstError = error
+        if (firstError === undefined && !o.signal?.aborted) {
+          firstError = error
+          // The progress view (and --json's event stream) name the service that brought the run down.
+          const reason = error instanceof ServiceStartError ? error.reason : error instanceof Error ? error.message : String(error)
+          emit({type: 'service', service: def.name, state: 'crashed', message: reason, elapsedMs: elapsed()})
+        }
         abort.abort(error)
         throw error
       })

@@ -98,6 +98,8 @@ export async function isRecordAlive(record: PidRecord): Promise<boolean> {
   return now === undefined || now === record.startTime
 }
 
+const KILL_WAIT_MS = 15_000
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
@@ -124,6 +126,9 @@ export async function terminate(record: PidRecord, graceMs: number): Promise<'no
     await sleep(50)
   }
   send('SIGKILL')
-  for (let i = 0; i < 100 && (await isRecordAlive(record)); i++) await sleep(20)
+  // SIGKILL cannot be ignored, but the process must still be scheduled to exit: on a loaded machine that can take
+  // seconds, and callers (stop, then start on the same ports) rely on it being gone when this resolves.
+  const killDeadline = Date.now() + KILL_WAIT_MS
+  while (Date.now() < killDeadline && (await isRecordAlive(record))) await sleep(20)
   return 'killed'
 }

@@ -29,7 +29,7 @@ describe('iam init (CLI)', () => {
   it('--yes creates a complete project: iam.yaml, every Ory file, 0600 secrets and keys, .gitignore', async () => {
     const dir = join(root, 'My Stack')
     const r = await runIam(['init', dir, '--yes', '--json'])
-    expect(r.exitCode, r.stderr).toBe(0)
+    expect(r.exitCode, r.output).toBe(0)
     const result = r.json as {dir: string; files: string[]; secretsFile: string; jwks: {kid: string; alg: string}}
     expect(result.dir).toBe(dir)
     expect(result.secretsFile).toBe(join(dir, '.env'))
@@ -62,10 +62,10 @@ describe('iam init (CLI)', () => {
   it('--force replaces iam.yaml and rendered files, keeps the secrets and a same-algorithm key', async () => {
     const dir = join(root, 'forced')
     const first = await runIam(['init', dir, '--yes', '--json'])
-    expect(first.exitCode, first.stderr).toBe(0)
+    expect(first.exitCode, first.output).toBe(0)
     const env = await readFile(join(dir, '.env'), 'utf8')
     const r = await runIam(['init', dir, '--yes', '--force', '--project', 'renamed', '--runtime', 'native', '--no-roles', '--json'])
-    expect(r.exitCode, r.stderr).toBe(0)
+    expect(r.exitCode, r.output).toBe(0)
     expect(r.json).toMatchObject({kept: ['.env', 'ory/oathkeeper/jwks.json'], jwks: (first.json as {jwks: unknown}).jwks, removed: ['ory/kratos/hooks/role-webhook.jsonnet']})
     expect(await readFile(join(dir, '.env'), 'utf8')).toBe(env)
     const {config} = await loadConfig(dir)
@@ -85,10 +85,10 @@ describe('iam init (CLI)', () => {
   it('updates .gitignore idempotently, appending only missing lines', async () => {
     const dir = join(root, 'gitignore')
     const r0 = await runIam(['init', dir, '--yes', '--project', 'gi'])
-    expect(r0.exitCode, r0.stderr).toBe(0)
+    expect(r0.exitCode, r0.output).toBe(0)
     await writeFile(join(dir, '.gitignore'), 'node_modules/\n/.env\n')
     const r1 = await runIam(['init', dir, '--yes', '--force', '--json'])
-    expect(r1.exitCode, r1.stderr).toBe(0)
+    expect(r1.exitCode, r1.output).toBe(0)
     expect(r1.json).toMatchObject({gitignoreAdded: ['ory/oathkeeper/jwks.json', '.iam/']})
     const once = await readFile(join(dir, '.gitignore'), 'utf8')
     expect(once.startsWith('node_modules/\n/.env\n\n# iam:')).toBe(true)
@@ -100,7 +100,7 @@ describe('iam init (CLI)', () => {
   it('ES256 and an invalid project name', async () => {
     const dir = join(root, 'es')
     const r = await runIam(['init', dir, '--yes', '--algorithm', 'ES256', '--json'])
-    expect(r.exitCode, r.stderr).toBe(0)
+    expect(r.exitCode, r.output).toBe(0)
     expect(r.json).toMatchObject({jwks: {alg: 'ES256'}})
     const bad = await runIam(['init', join(root, 'bad'), '--yes', '--project', 'Bad Name', '--json'])
     expect(bad.exitCode).toBe(2)

@@ -14,7 +14,7 @@ import {parse as parseYaml, stringify as stringifyYaml} from 'yaml'
 import {isIamError} from '../../src/errors.js'
 import {healthUrls, resolveOryBinary} from '../../src/ory/launch.js'
 import {ORY_SPECS, type OryServer} from '../../src/ory/servers.js'
-import {getFreePorts} from '../../src/util/ports.js'
+import {getFreePorts} from './ports.js'
 import {
   DEFAULT_IDENTITY_SCHEMA,
   type JsonObject,
@@ -27,7 +27,7 @@ import {
 import {collapseRepeats, ManagedServer, registry, stopAll, type ServerHandle} from './process.js'
 
 export type {ServerHandle} from './process.js'
-export {getFreePort, getFreePorts} from '../../src/util/ports.js'
+export {getFreePort, getFreePorts} from './ports.js'
 export {DEFAULT_IDENTITY_SCHEMA, DEFAULT_KETO_NAMESPACES, deepMerge} from './configs.js'
 
 /** Extra, non-contract details of a harness-started server (useful when debugging a test). */

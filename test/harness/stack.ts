@@ -11,7 +11,7 @@ import {kratosEnv, ketoEnv} from '../../src/project/env.js'
 import {LAYOUT, projectPath} from '../../src/project/layout.js'
 import {renderProject} from '../../src/project/render.js'
 import {readSecrets} from '../../src/project/secrets.js'
-import {getFreePorts} from '../../src/util/ports.js'
+import {getFreePorts} from './ports.js'
 import {startOryFromConfig, tempDir} from './index.js'
 
 export const PORT_NAMES = ['kratosPublic', 'kratosAdmin', 'ketoRead', 'ketoWrite', 'oathkeeperProxy', 'oathkeeperApi', 'batchAuth', 'roleWebhook', 'mailUi', 'mailSmtp'] as const satisfies readonly (keyof PortsConfig)[]

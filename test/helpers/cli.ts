@@ -8,6 +8,8 @@ export interface CliResult {
   exitCode: number
   stdout: string
   stderr: string
+  /** stderr then stdout: the message of an assertion on the exit code (with --json the error is on stdout). */
+  output: string
   /** stdout parsed as JSON when it is JSON, else undefined. */
   json: unknown
 }
@@ -30,5 +32,5 @@ export async function runIam(
   } catch {
     json = undefined
   }
-  return {exitCode: result.exitCode ?? 1, stdout: result.stdout, stderr: result.stderr, json}
+  return {exitCode: result.exitCode ?? 1, stdout: result.stdout, stderr: result.stderr, output: `${result.stderr}\n${result.stdout}`, json}
 }

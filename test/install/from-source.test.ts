@@ -33,7 +33,7 @@ describe('iam install --from-source', () => {
       const home = join(work, 'home')
       const env = {IAM_HOME: home}
       const first = await runIam(['install', '--from-source', 'oathkeeper', '--json'], {env, timeoutMs: BUILD_TIMEOUT})
-      expect(first.exitCode, first.stderr).toBe(0)
+      expect(first.exitCode, first.output).toBe(0)
       const path = serverBinaryPath('oathkeeper', 'v0.40.9', env)
       expect(first.json).toMatchObject({servers: [{server: 'oathkeeper', version: 'v0.40.9', path, source: 'from-source', action: 'installed'}]})
       // Progress names the binary and each step, on stderr (one JSON event per line with --json).
@@ -43,13 +43,13 @@ describe('iam install --from-source', () => {
       const builtAt = (await stat(path)).mtimeMs
 
       const second = await runIam(['install', '--from-source', 'oathkeeper'], {env})
-      expect(second.exitCode, second.stderr).toBe(0)
+      expect(second.exitCode, second.output).toBe(0)
       expect(second.stdout).toMatch(/oathkeeper\s+v0\.40\.9\s+already installed/)
       expect(second.stderr).toContain('already installed')
       expect((await stat(path)).mtimeMs).toBe(builtAt)
 
       const forced = await runIam(['install', '--from-source', 'oathkeeper', '--force', '--json'], {env, timeoutMs: BUILD_TIMEOUT})
-      expect(forced.exitCode, forced.stderr).toBe(0)
+      expect(forced.exitCode, forced.output).toBe(0)
       expect(forced.json).toMatchObject({servers: [{action: 'installed', source: 'from-source'}]})
       expect((await stat(path)).mtimeMs).toBeGreaterThan(builtAt)
     },
@@ -59,7 +59,7 @@ describe('iam install --from-source', () => {
   it('is a no-op against the default cache when the pinned binaries are current', async () => {
     // The inherited environment: IAM_HOME when CI sets it, else ~/.cache/iam, where the suite's binaries live.
     const r = await runIam(['install', '--from-source', 'all', '--json'])
-    expect(r.exitCode, r.stderr).toBe(0)
+    expect(r.exitCode, r.output).toBe(0)
     expect(r.json).toEqual({
       servers: ORY_SERVERS.map((server) => ({
         server,

@@ -11,7 +11,7 @@ describe('iam keys (CLI)', () => {
   it('generate writes a 0600 JWKS, prints only public information, refuses to overwrite', async () => {
     const dir = await project()
     const r = await runIam(['keys', 'generate', '--dir', dir, '--algorithm', 'ES256', '--json'])
-    expect(r.exitCode, r.stderr).toBe(0)
+    expect(r.exitCode, r.output).toBe(0)
     const out = r.json as {kid: string; alg: string; file: string; publicJwk: Record<string, string>}
     expect(out).toMatchObject({alg: 'ES256', file: jwksPath(dir)})
     expect(out.publicJwk).not.toHaveProperty('d')
@@ -25,7 +25,7 @@ describe('iam keys (CLI)', () => {
     expect(again.json).toMatchObject({error: {code: 'KEYS_EXIST'}})
 
     const revealed = await runIam(['keys', 'generate', '--dir', dir, '--force', '--reveal', '--json'])
-    expect(revealed.exitCode, revealed.stderr).toBe(0)
+    expect(revealed.exitCode, revealed.output).toBe(0)
     expect((revealed.json as {privateJwks: {keys: {d?: string}[]}}).privateJwks.keys[0]!.d).toEqual(expect.any(String))
   })
 
@@ -33,7 +33,7 @@ describe('iam keys (CLI)', () => {
     const dir = await project({ttl: '10s', clockSkew: '2s', jwksRefresh: '3s'})
     expect((await runIam(['keys', 'generate', '--dir', dir])).exitCode).toBe(0)
     const rotated = await runIam(['keys', 'rotate', '--dir', dir, '--json'])
-    expect(rotated.exitCode, rotated.stderr).toBe(0)
+    expect(rotated.exitCode, rotated.output).toBe(0)
     const rotation = rotated.json as {kid: string; previousKid: string; drainWindowMs: number; prunableAt: string; retiredAt: string; reload: {withinMs: number}}
     // 10s ttl + 2s skew + 3s verifier refresh + Oathkeeper's default 30s jwks_ttl (no rendered oathkeeper.yml here).
     expect(rotation.drainWindowMs).toBe(45_000)
@@ -76,7 +76,7 @@ describe('iam keys (CLI)', () => {
       kids = now
     }
     const after = await runIam(['keys', 'rotate', '--dir', dir, '--json'])
-    expect(after.exitCode, after.stderr).toBe(0)
+    expect(after.exitCode, after.output).toBe(0)
     expect((after.json as {previousKid: string}).previousKid).toBe(kids.at(-1))
   })
 

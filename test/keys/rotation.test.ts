@@ -61,7 +61,7 @@ describe('iam keys rotate / prune under traffic (real Kratos + Oathkeeper)', () 
     const issuer = `http://127.0.0.1:${proxyPort}/`
     await writeFile(join(project, 'iam.yaml'), stringifyYaml({version: 1, project: 'rotation', tokens: {issuer, ttl: TOKEN_TTL, clockSkew: '1s', jwksRefresh: '1s'}}))
     const generated = await runIam(['keys', 'generate', '--dir', project, '--algorithm', 'RS256', '--json'])
-    expect(generated.exitCode, generated.stderr).toBe(0)
+    expect(generated.exitCode, generated.output).toBe(0)
     const firstKid = (generated.json as {kid: string}).kid
 
     // Upstream: verifies every id_token (audience + replay on) against Oathkeeper's published JWKS.
@@ -147,7 +147,7 @@ describe('iam keys rotate / prune under traffic (real Kratos + Oathkeeper)', () 
       const keysBefore = await readKeySet(join(okDir, 'jwks.json'))
 
       const rotated = await runIam(['keys', 'rotate', '--dir', project, '--json'])
-      expect(rotated.exitCode, rotated.stderr).toBe(0)
+      expect(rotated.exitCode, rotated.output).toBe(0)
       const rotation = rotated.json as {kid: string; previousKid: string; prunableAt: string; drainWindowMs: number}
       expect(rotation.previousKid).toBe(firstKid)
       // 3s ttl + 1s skew + 1s verifier refresh + 1s Oathkeeper reload (read from the rendered oathkeeper.yml).
@@ -164,7 +164,7 @@ describe('iam keys rotate / prune under traffic (real Kratos + Oathkeeper)', () 
 
       await sleep(Math.max(0, Date.parse(rotation.prunableAt) - Date.now()) + 200)
       const pruned = await runIam(['keys', 'prune', '--dir', project, '--json'])
-      expect(pruned.exitCode, pruned.stderr).toBe(0)
+      expect(pruned.exitCode, pruned.output).toBe(0)
       expect((pruned.json as {pruned: {kid: string}[]}).pruned.map((k) => k.kid)).toEqual([firstKid])
       const listed = await runIam(['keys', 'list', '--dir', project, '--json'])
       expect((listed.json as {keys: {kid: string; role: string}[]}).keys).toEqual([expect.objectContaining({kid: rotation.kid, role: 'signing'})])
@@ -210,14 +210,14 @@ describe('iam keys rotate / prune under traffic (real Kratos + Oathkeeper)', () 
     // `iam token mint` produces the same shape as the gateway's id_token.
     expect(decodeJwt(seen[0]!.token)).toMatchObject({roles: []})
     const minted = await runIam(['token', 'mint', '--dir', project, '--sub', 'someone', '--aud', AUDIENCE, '--json'])
-    expect(minted.exitCode, minted.stderr).toBe(0)
+    expect(minted.exitCode, minted.output).toBe(0)
     const mine = (minted.json as {token: string}).token
     const theirs = seen.at(-1)!.token
     expect(Object.keys(decodeJwt(mine)).sort()).toEqual(Object.keys(decodeJwt(theirs)).sort())
     expect(Object.keys(decodeProtectedHeader(mine)).sort()).toEqual(Object.keys(decodeProtectedHeader(theirs)).sort())
     expect(decodeProtectedHeader(mine).kid).toBe(decodeProtectedHeader(theirs).kid)
     const verified = await runIam(['token', 'verify', mine, '--jwks', jwksUrl, '--aud', AUDIENCE, '--iss', issuer, '--json'])
-    expect(verified.exitCode, verified.stderr).toBe(0)
+    expect(verified.exitCode, verified.output).toBe(0)
     expect(verified.json).toMatchObject({valid: true, claims: {sub: 'someone', aud: [AUDIENCE]}})
     const wrong = await runIam(['token', 'verify', mine, '--jwks', jwksUrl, '--aud', 'billing-api', '--json'])
     expect(wrong.exitCode).toBe(1)

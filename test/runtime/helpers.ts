@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {DEFAULT_PORTS, EXAMPLE_UPSTREAM} from '../../src/config/defaults.js'
 import type {PortsConfig} from '../../src/config/model.js'
 import {isRecordAlive, readPidRecords} from '../../src/runtime/pidfile.js'
-import {getFreePort} from '../../src/util/ports.js'
+import {getFreePort} from '../harness/ports.js'
 import {runIam} from '../helpers/cli.js'
 import {freeProjectPorts, PORT_NAMES} from '../harness/stack.js'
 

@@ -48,7 +48,7 @@ describe('native runtime: iam up --seed and roles.strict (real servers)', () => 
 
   it('a seed entry that fails: exit 1, the rest applied, the stack left running', async () => {
     const r = await runIam(['up', '--seed', '--json'], {cwd: dir, timeoutMs: 180_000, env: {[ADA_VAR]: undefined, [BOB_VAR]: BOB_PASSWORD}})
-    expect(r.exitCode, r.stderr).toBe(1)
+    expect(r.exitCode, r.output).toBe(1)
     const result = r.json as {status: StatusReport; seed: SeedReport}
     expect(result.status.healthy).toBe(true)
     expect(result.seed).toMatchObject({failed: true, identities: {created: 1, existing: 0, failed: 1}, tuples: {created: 1, failed: 0}})
@@ -56,7 +56,7 @@ describe('native runtime: iam up --seed and roles.strict (real servers)', () => 
     expect(ada?.error).toContain(ADA_VAR)
     expect(r.stdout + r.stderr).not.toContain(BOB_PASSWORD)
     const status = await runIam(['status', '-o', 'json'], {cwd: dir})
-    expect(status.exitCode, status.stderr).toBe(0)
+    expect(status.exitCode, status.output).toBe(0)
     expect((status.json as StatusReport).healthy).toBe(true)
   })
 
@@ -90,6 +90,6 @@ describe('native runtime: iam up --seed and roles.strict (real servers)', () => 
     expect(refused.token).toBeUndefined()
     expect((refused.body as {ui: {messages: unknown}}).ui.messages).toEqual([{id: INTERRUPT_MESSAGE_ID, text: INTERRUPT_MESSAGE, type: 'error'}])
     const down = await runIam(['down'], {cwd: dir})
-    expect(down.exitCode, down.stderr).toBe(0)
+    expect(down.exitCode, down.output).toBe(0)
   })
 })

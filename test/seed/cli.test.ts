@@ -7,7 +7,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {KratosAdminClient} from '../../src/ory/kratos-client.js'
 import {startKeto, startKratos} from '../harness/index.js'
-import {runIam} from '../helpers/cli.js'
+import {runIam, type CliResult} from '../helpers/cli.js'
 
 /** The seeding commands as a user runs them (built bin/run.js) against real Keto and Kratos. */
 let keto: Awaited<ReturnType<typeof startKeto>>
@@ -19,7 +19,7 @@ let urls: string[]
 const tag = randomBytes(3).toString('hex')
 const email = (name: string): string => `${name}-${tag}@example.com`
 
-async function iam(args: string[], o: {env?: NodeJS.ProcessEnv; input?: string} = {}): Promise<{exitCode: number; json: any; stdout: string; stderr: string}> {
+async function iam(args: string[], o: {env?: NodeJS.ProcessEnv; input?: string} = {}): Promise<CliResult & {json: any}> {
   const r = await runIam([...args, ...urls, '--json'], {cwd: dir, ...o})
   return {...r, json: r.json as any}
 }
@@ -39,7 +39,7 @@ afterAll(async () => {
 describe('iam identities / roles', {timeout: 180_000}, () => {
   it('identities create is idempotent and grants roles', async () => {
     const first = await iam(['identities', 'create', '--email', email('alice'), '--password', 'a-long-enough-password-1', '--role', 'admin'])
-    expect(first.exitCode, first.stderr).toBe(0)
+    expect(first.exitCode, first.output).toBe(0)
     expect(first.json).toMatchObject({email: email('alice'), status: 'created', roles: ['admin'], granted: ['admin']})
     const second = await iam(['identities', 'create', '--email', email('alice'), '--password-env', 'PW', '--role', 'admin'], {env: {PW: 'ignored-because-it-exists'}})
     expect(second.json).toMatchObject({id: first.json.id, status: 'existing', roles: ['admin'], granted: []})
@@ -53,7 +53,7 @@ describe('iam identities / roles', {timeout: 180_000}, () => {
     await kratosClient.patchIdentity(id, [{op: 'add', path: '/metadata_public', value: {plan: 'pro'}}])
 
     const grant = await iam(['roles', 'grant', email('bob'), 'editor'])
-    expect(grant.exitCode, grant.stderr).toBe(0)
+    expect(grant.exitCode, grant.output).toBe(0)
     expect(grant.json).toMatchObject({identityId: id, role: 'editor', status: 'created', roles: ['editor'], metadataChanged: true})
     expect((await kratosClient.getIdentity(id))!.metadata_public).toEqual({plan: 'pro', roles: ['editor']})
 
@@ -206,10 +206,10 @@ describe('iam seed', {timeout: 180_000}, () => {
       ].join('\n'),
     )
     // No URL flags: everything comes from iam.yaml.
-    const run = (): Promise<{exitCode: number; json: any; stderr: string}> =>
+    const run = (): Promise<CliResult & {json: any}> =>
       runIam(['seed', '--config', project, '--json'], {cwd: dir, env: {SEED_PASSWORD: 'a-long-enough-password-7'}}) as Promise<any>
     const first = await run()
-    expect(first.exitCode, first.stderr).toBe(0)
+    expect(first.exitCode, first.output).toBe(0)
     expect(first.json.identities).toMatchObject({created: 1, failed: 0})
     expect(first.json.identities.identities[0]).toMatchObject({email: email('frank'), roles: ['admin', 'auditor']})
     expect(first.json.tuples).toMatchObject({created: 1, failed: 0})

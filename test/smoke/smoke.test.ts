@@ -45,7 +45,7 @@ describe('iam smoke (real servers)', () => {
 
   it('the default project after iam up: every route behaves as iam.yaml says, each id_token verifies, nothing is left', async () => {
     const up = await runIam(['up', '--json'], {cwd: dir, env: NATIVE, timeoutMs: 180_000})
-    expect(up.exitCode, up.stderr).toBe(0)
+    expect(up.exitCode, up.output).toBe(0)
     const r = await smoke(dir)
     expect(r.exitCode, JSON.stringify(r.report.steps, null, 2)).toBe(0)
     expect(statusOf(r.report)).toEqual([
@@ -116,7 +116,7 @@ describe('iam smoke (real servers)', () => {
       return doc.toString()
     })
     const up = await runIam(['up', '--json'], {cwd: project.dir, env: NATIVE, timeoutMs: 180_000})
-    expect(up.exitCode, up.stderr).toBe(0)
+    expect(up.exitCode, up.output).toBe(0)
     try {
       const r = await smoke(project.dir)
       expect(r.exitCode, JSON.stringify(r.report.steps, null, 2)).toBe(0)

@@ -8,17 +8,17 @@ describe('iam token (CLI)', () => {
     const dir = await project({issuer: 'https://gw.example/', ttl: '60s'})
     expect((await runIam(['keys', 'generate', '--dir', dir])).exitCode).toBe(0)
     const minted = await runIam(['token', 'mint', '--dir', dir, '--sub', 'user-1', '--aud', 'orders-api', '--role', 'admin', '--claims', '{"tenant":"acme"}'])
-    expect(minted.exitCode, minted.stderr).toBe(0)
+    expect(minted.exitCode, minted.output).toBe(0)
     const token = minted.stdout.trim()
     expect(token.split('.')).toHaveLength(3)
 
     const ok = await runIam(['token', 'verify', token, '--dir', dir, '--aud', 'orders-api', '--iss', 'https://gw.example/', '--json'])
-    expect(ok.exitCode, ok.stderr).toBe(0)
+    expect(ok.exitCode, ok.output).toBe(0)
     // roles: the extra claim of the rendered mutator (roles are enabled by default in iam.yaml).
     expect(ok.json).toMatchObject({valid: true, claims: {sub: 'user-1', aud: ['orders-api'], iss: 'https://gw.example/', roles: ['admin'], tenant: 'acme'}})
 
     const stdin = await runIam(['token', 'verify', '-', '--dir', dir], {input: token})
-    expect(stdin.exitCode, stdin.stderr).toBe(0)
+    expect(stdin.exitCode, stdin.output).toBe(0)
     expect(stdin.stderr).toContain('audience not checked')
     // Inside a project the issuer is checked against tokens.issuer without --iss.
     expect(stdin.stderr).not.toContain('issuer not checked')
