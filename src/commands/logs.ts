@@ -18,7 +18,7 @@ export default class Logs extends BaseCommand<typeof Logs> {
   ]
 
   static override args = {
-    service: Args.string({description: 'kratos, keto, oathkeeper, batch-auth, role-webhook (compose: any compose service).'}),
+    service: Args.string({description: 'kratos, keto, oathkeeper, batch-auth, role-webhook, mail (compose: any compose service, e.g. mailpit).'}),
   }
 
   static override flags = {

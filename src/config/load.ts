@@ -1,5 +1,6 @@
+import {existsSync, statSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
-import {isAbsolute, join, relative} from 'node:path'
+import {dirname, isAbsolute, join, relative, resolve} from 'node:path'
 import {LineCounter, parseDocument} from 'yaml'
 
 import {usageError} from '../errors.js'
@@ -105,4 +106,10 @@ export async function loadConfig(projectDir: string, o: {env?: NodeJS.ProcessEnv
 function displayPath(path: string): string {
   const rel = relative(process.cwd(), path)
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path
+}
+
+/** `--config` of the serve commands: a project directory or its iam.yaml. */
+export async function loadConfigAt(dirOrFile: string): Promise<LoadedConfig> {
+  const abs = resolve(dirOrFile)
+  return loadConfig(existsSync(abs) && statSync(abs).isFile() ? dirname(abs) : abs)
 }

@@ -162,7 +162,8 @@ export class ComposeRuntime implements Runtime {
     if (!before.some((c) => (c.State ?? '').toLowerCase() === 'running')) {
       const p = this.o.config.ports
       await assertPortsFree([
-        ...plannedPorts(planServices(this.o.config)),
+        // Mailpit is always in the compose file, whatever the plan says about a mail catcher.
+        ...plannedPorts(planServices(this.o.config).filter((s) => s.name !== 'mail')),
         {service: 'mail', name: 'ui', port: p.mailUi},
         {service: 'mail', name: 'smtp', port: p.mailSmtp},
       ])

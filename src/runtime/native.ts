@@ -322,19 +322,23 @@ export class NativeRuntime implements Runtime {
       const dsn = def.server === 'oathkeeper' ? undefined : sqliteDsn(this.o.projectDir, def.server)
       const launch = {binary, configPath, ...(dsn ? {dsn} : {})}
       const migrate = migrationSpec(def.server, launch)
-      const serve = serveSpec(def.server, {...launch, dev: true})
+      // The courier sends what Kratos queues (codes, verification and recovery mails); without it nothing leaves.
+      const serve = serveSpec(def.server, {...launch, dev: true, watchCourier: true})
       const withEnv = (spec: ProcessSpec): ProcessSpec => ({...spec, env: {...env, ...spec.env}})
       return {...(migrate ? {migrate: withEnv(migrate)} : {}), serve: withEnv(serve), cwd: dirname(configPath)}
     }
     const cfg = this.o.config
     const url = (port: number): string => `http://127.0.0.1:${port}`
-    const args =
-      def.name === 'batch-auth'
-        ? ['serve', 'batch-auth', '--port', String(cfg.ports.batchAuth), '--keto-read-url', url(cfg.ports.ketoRead)]
-        : [
-            'serve', 'role-webhook', '--port', String(cfg.ports.roleWebhook), '--kratos-admin-url', url(cfg.ports.kratosAdmin), '--keto-read-url', url(cfg.ports.ketoRead),
-            ...(cfg.roles.strict ? ['--strict'] : []),
-          ]
+    const commands: Record<string, string[]> = {
+      mail: ['serve', 'mail', '--smtp-port', String(cfg.ports.mailSmtp), '--port', String(cfg.ports.mailUi)],
+      'batch-auth': ['serve', 'batch-auth', '--port', String(cfg.ports.batchAuth), '--keto-read-url', url(cfg.ports.ketoRead)],
+      'role-webhook': [
+        'serve', 'role-webhook', '--port', String(cfg.ports.roleWebhook), '--kratos-admin-url', url(cfg.ports.kratosAdmin), '--keto-read-url', url(cfg.ports.ketoRead),
+        ...(cfg.roles.strict ? ['--strict'] : []),
+      ],
+    }
+    const args = commands[def.name]
+    if (args === undefined) throw new Error(`no command for the embedded service ${def.name}`)
     return {serve: {command: process.execPath, args: [this.o.iamBin ?? IAM_CLI_ENTRY, ...args], env}, cwd: this.o.projectDir}
   }
 

@@ -2,6 +2,7 @@
  * Pure: which services a project runs, on which ports, and the endpoints users and CI need. Both runtimes and the
  * status/env output derive from this one plan so they cannot disagree.
  */
+import {usesMailCatcher} from '../config/mail.js'
 import type {IamConfig} from '../config/model.js'
 import {healthUrls} from '../ory/launch.js'
 import type {OryServer} from '../ory/servers.js'
@@ -66,6 +67,18 @@ export function planServices(config: IamConfig): ServiceDef[] {
   })
   if (needsBatchAuth(config)) services.push(embedded('batch-auth', p.batchAuth))
   if (needsRoleWebhook(config)) services.push(embedded('role-webhook', p.roleWebhook))
+  // The mail catcher (native: `iam serve mail`; compose runs Mailpit under its own name). Nothing waits for it:
+  // Kratos' courier retries a mail it could not send.
+  if (usesMailCatcher(config)) {
+    services.push({
+      name: 'mail',
+      kind: 'embedded',
+      ports: {smtp: p.mailSmtp, http: p.mailUi},
+      urls: {http: url(p.mailUi)},
+      healthUrls: [`${url(p.mailUi)}/health/ready`],
+      dependsOn: [],
+    })
+  }
   services.push({
     name: 'oathkeeper',
     kind: 'ory',
@@ -85,7 +98,7 @@ export interface Endpoint {
   url: string
 }
 
-/** Every endpoint a user or CI job needs, in display order. The mail UI only exists under compose. */
+/** Every endpoint a user or CI job needs, in display order. The mail UI: Mailpit under compose, `iam serve mail` natively. */
 export function endpoints(config: IamConfig, o: {runtime: 'native' | 'compose'}): Endpoint[] {
   const p = config.ports
   const list: Endpoint[] = [
@@ -99,7 +112,7 @@ export function endpoints(config: IamConfig, o: {runtime: 'native' | 'compose'})
   ]
   if (needsBatchAuth(config)) list.push({env: 'BATCH_AUTH_URL', label: 'batch-auth', url: url(p.batchAuth)})
   if (needsRoleWebhook(config)) list.push({env: 'ROLE_WEBHOOK_URL', label: 'role-webhook', url: url(p.roleWebhook)})
-  if (o.runtime === 'compose') list.push({env: 'MAIL_UI_URL', label: 'Mail UI', url: url(p.mailUi)})
+  if (o.runtime === 'compose' || usesMailCatcher(config)) list.push({env: 'MAIL_UI_URL', label: 'Mail UI', url: url(p.mailUi)})
   return list
 }
 

@@ -8,6 +8,7 @@
 import {randomBytes} from 'node:crypto'
 
 import {loadConfig} from '../config/load.js'
+import {usesMailCatcher} from '../config/mail.js'
 import {exampleUrl} from '../config/match.js'
 import type {IamConfig, RouteConfig} from '../config/model.js'
 import {isIamError} from '../errors.js'
@@ -69,6 +70,7 @@ interface Ctx {
   oathkeeperApi: OryHttp
   verifier: Verifier
   run: string
+  timeoutMs: number
 }
 
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']
@@ -100,9 +102,11 @@ export async function runSmoke(o: SmokeOptions): Promise<SmokeReport> {
   const routeIds = config.routes.map((r) => `route.${r.id}`)
   const report = (): SmokeReport => ({project: config.project, steps, ok: steps.every((s) => s.status !== 'fail')})
 
+  let runtimeKind: string | undefined
   const running = await record('stack', async () => {
     const {runtime} = await openRuntime(o.projectDir, {config})
     const status = await runtime.status()
+    runtimeKind = status.runtime
     if (!status.healthy) {
       const bad = status.services.filter((s) => s.state !== 'ready').map((s) => `${s.name} ${s.state}`)
       throw new StepFailure(`the stack is not healthy: ${bad.join(', ')}`, '`iam up` starts it; `iam status` and `iam logs <service>` say why a service is down.')
@@ -125,18 +129,21 @@ export async function runSmoke(o: SmokeOptions): Promise<SmokeReport> {
     oathkeeperApi: new OryHttp({api: 'oathkeeper-api', baseUrl: local(config.ports.oathkeeperApi), timeoutMs}),
     verifier: createVerifier({jwksUrl, issuer: config.tokens.issuer, audience: config.routes.map((r) => r.audience), clockSkew: config.tokens.clockSkewMs}),
     run: randomBytes(4).toString('hex'),
+    timeoutMs,
   }
   let session: Session | undefined
   try {
     await record('jwks', () => checkJwks(ctx))
-    if (!config.kratos.methods.password) {
-      // Code login needs a mailbox; without a session the session routes are still checked to refuse anonymous calls.
-      skip(['login'], 'password login is off (kratos.methods.password): session routes are checked without a session only')
+    const method = loginMethod(config, runtimeKind)
+    if (method === undefined) {
+      // Without a way to log in, the session routes are still checked to refuse anonymous calls.
+      skip(['login'], 'password login is off (kratos.methods.password) and login codes go to a mailbox smoke cannot read (only `iam serve mail` of the native runtime): session routes are checked without a session only')
       for (const route of config.routes) await record(`route.${route.id}`, () => checkRoute(ctx, route, undefined))
     } else {
       const loggedIn = await record('login', async () => {
-        session = await createSession(ctx)
-        return `a throwaway identity (${session.identityId}) logged in through Kratos' API flow, login hooks included`
+        session = await createSession(ctx, method)
+        const how = method === 'password' ? 'with a password' : 'with a one-time code read from the mail catcher'
+        return `a throwaway identity (${session.identityId}) logged in through Kratos' API flow ${how}, login hooks included`
       })
       if (loggedIn && session) {
         for (const route of config.routes) await record(`route.${route.id}`, () => checkRoute(ctx, route, session!))
@@ -162,17 +169,42 @@ async function checkJwks(ctx: Ctx): Promise<string> {
   return `${keys.length} public key(s) at /.well-known/jwks.json, no private material`
 }
 
-async function createSession(ctx: Ctx): Promise<Session> {
+/**
+ * Password login when it is on; else a login code, when Kratos mails it to `iam serve mail` (the native runtime's
+ * catcher, whose API smoke reads; compose runs Mailpit).
+ */
+function loginMethod(config: IamConfig, runtime: string | undefined): 'password' | 'code' | undefined {
+  if (config.kratos.methods.password) return 'password'
+  if (config.kratos.methods.code && runtime === 'native' && usesMailCatcher(config)) return 'code'
+  return undefined
+}
+
+async function startLoginFlow(ctx: Ctx): Promise<string> {
+  const flow = await ctx.kratosPublic.call('GET', '/self-service/login/api')
+  const flowId = (flow.body as {id?: string} | undefined)?.id
+  if (flow.status !== 200 || !flowId) throw new StepFailure(`Kratos did not start a login flow (${flow.status}${reason(flow.body)})`)
+  return flowId
+}
+
+async function createSession(ctx: Ctx, method: 'password' | 'code'): Promise<Session> {
   const email = `iam-smoke-${ctx.run}@example.com`
-  const password = `${randomBytes(18).toString('base64url')}-9aA`
-  const created = await ctx.clients.kratos.createIdentity({schemaId: 'default', traits: {email}, password})
+  const password = method === 'password' ? `${randomBytes(18).toString('base64url')}-9aA` : undefined
+  const created = await ctx.clients.kratos.createIdentity({schemaId: 'default', traits: {email}, ...(password ? {password} : {})})
   if (created.conflict) throw new StepFailure(`Kratos refused the throwaway identity ${email}: ${created.reason ?? 'conflict'}`)
   const identityId = created.identity.id
   try {
-    const flow = await ctx.kratosPublic.call('GET', '/self-service/login/api')
-    const flowId = (flow.body as {id?: string} | undefined)?.id
-    if (flow.status !== 200 || !flowId) throw new StepFailure(`Kratos did not start a login flow (${flow.status}${reason(flow.body)})`)
-    const login = await ctx.kratosPublic.call('POST', '/self-service/login', {query: {flow: flowId}, json: {method: 'password', identifier: email, password}})
+    const flowId = await startLoginFlow(ctx)
+    let body: Record<string, string>
+    if (password) body = {method: 'password', identifier: email, password}
+    else {
+      const sent = await ctx.kratosPublic.call('POST', '/self-service/login', {query: {flow: flowId}, json: {method: 'code', identifier: email}})
+      // An API flow answers the first step with 400 and the flow, now waiting for the code.
+      if ((sent.body as {state?: string} | undefined)?.state !== 'sent_email') {
+        throw new StepFailure(`Kratos did not send a login code (${sent.status}${reason(sent.body)})`, '`iam logs kratos` says why.')
+      }
+      body = {method: 'code', identifier: email, code: await readLoginCode(ctx, email)}
+    }
+    const login = await ctx.kratosPublic.call('POST', '/self-service/login', {query: {flow: flowId}, json: body})
     const token = (login.body as {session_token?: string} | undefined)?.session_token
     if (login.status !== 200 || !token) {
       throw new StepFailure(
@@ -184,7 +216,30 @@ async function createSession(ctx: Ctx): Promise<Session> {
   } catch (error) {
     await ctx.clients.kratos.deleteIdentity(identityId).catch(() => undefined)
     throw error
+  } finally {
+    if (!password) await clearMail(ctx, email)
   }
+}
+
+const mailApi = (ctx: Ctx, path: string, email: string): string =>
+  `http://127.0.0.1:${ctx.config.ports.mailUi}${path}?to=${encodeURIComponent(email)}`
+
+/** Polls the mail catcher until Kratos' courier has delivered the code (it sends queued mail about once a second). */
+async function readLoginCode(ctx: Ctx, email: string): Promise<string> {
+  const deadline = Date.now() + Math.max(ctx.timeoutMs, 15_000)
+  while (Date.now() < deadline) {
+    const res = await fetch(mailApi(ctx, '/api/messages/latest', email), {signal: AbortSignal.timeout(ctx.timeoutMs)})
+    const body = (await res.json()) as {code?: string}
+    if (res.status === 200 && body.code) return body.code
+    if (res.status !== 404) throw new StepFailure(`the mail catcher answered ${res.status}`, '`iam logs mail` says why.')
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  throw new StepFailure(`no login code reached the mail catcher for ${email}`, "Kratos' courier sends the mail: `iam logs kratos` shows SMTP errors; `iam logs mail` what arrived.")
+}
+
+/** The throwaway identity's mail goes with it. */
+async function clearMail(ctx: Ctx, email: string): Promise<void> {
+  await fetch(mailApi(ctx, '/api/messages', email), {method: 'DELETE', signal: AbortSignal.timeout(ctx.timeoutMs)}).catch(() => undefined)
 }
 
 /** Asks Oathkeeper's decision API about `url` as the proxy would see it: the status and the minted id_token. */

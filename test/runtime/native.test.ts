@@ -23,7 +23,7 @@ const fixtures = nativeFixtures()
 const {makeProject, startUpstream} = fixtures
 afterAll(() => fixtures.cleanup(), 60_000)
 
-const ALL = ['kratos', 'keto', 'batch-auth', 'role-webhook', 'oathkeeper']
+const ALL = ['kratos', 'keto', 'batch-auth', 'role-webhook', 'mail', 'oathkeeper']
 
 describe('native runtime: up, status, proxy, crash, down (real servers)', () => {
   let dir: string
@@ -132,7 +132,7 @@ describe('native runtime: up, status, proxy, crash, down (real servers)', () => 
     expect(r.exitCode, r.output).toBe(0)
     expect(r.stdout).toContain('Data kept')
     for (const record of records) expect(await isRecordAlive(record), record.service).toBe(false)
-    for (const name of PORT_NAMES.filter((n) => n !== 'mailUi' && n !== 'mailSmtp')) expect(await isPortFree(ports[name]), name).toBe(true)
+    for (const name of PORT_NAMES) expect(await isPortFree(ports[name]), name).toBe(true)
     expect(await readPidRecords(join(dir, '.iam', 'run'))).toEqual([])
     expect((await readdir(join(dir, '.iam', 'data'))).sort()).toEqual(['keto.db', 'kratos.db'])
     const status = await runIam(['status', '-o', 'json'], {cwd: dir})
@@ -165,7 +165,7 @@ describe('native runtime: --attach (real servers)', () => {
     child.kill('SIGINT')
     const result = await child
     expect(result.exitCode, result.stderr).toBe(0)
-    expect(result.stderr).toContain('stopped 5 service(s)')
+    expect(result.stderr).toContain('stopped 6 service(s)')
     for (const record of records) expect(await isRecordAlive(record), record.service).toBe(false)
     for (const name of ['kratosPublic', 'ketoRead', 'oathkeeperProxy', 'batchAuth', 'roleWebhook'] as const) expect(await isPortFree(ports[name]), name).toBe(true)
   })

@@ -2,6 +2,8 @@ import {PassThrough} from 'node:stream'
 import {describe, expect, it} from 'vitest'
 
 import {defaultConfig} from '../../src/config/defaults.js'
+import {usesMailCatcher} from '../../src/config/mail.js'
+import type {IamConfig} from '../../src/config/model.js'
 import {endpoints, planServices} from '../../src/runtime/services.js'
 import type {StatusReport} from '../../src/runtime/types.js'
 import {applyEvent, createProgress} from '../../src/ui/progress.js'
@@ -15,14 +17,26 @@ function capture(): {stream: PassThrough & {isTTY?: boolean}; text: () => string
 }
 
 describe('service plan', () => {
-  it('batch-auth runs only when a route uses anyOf, role-webhook only when roles are enabled', () => {
+  it('batch-auth runs only when a route uses anyOf, role-webhook only when roles are enabled, mail only for the bundled SMTP URL', () => {
     const full = defaultConfig('demo')
-    expect(planServices(full).map((s) => s.name)).toEqual(['kratos', 'keto', 'batch-auth', 'role-webhook', 'oathkeeper'])
-    const bare = {...full, roles: {...full.roles, enabled: false}, routes: full.routes.filter((r) => !r.authorization?.anyOf)}
+    expect(planServices(full).map((s) => s.name)).toEqual(['kratos', 'keto', 'batch-auth', 'role-webhook', 'mail', 'oathkeeper'])
+    expect(planServices(full).find((s) => s.name === 'mail')).toMatchObject({ports: {smtp: 1025, http: 4436}, healthUrls: ['http://127.0.0.1:4436/health/ready']})
+    const ownSmtp = {...full, kratos: {...full.kratos, smtpUrl: 'smtps://user:pw@smtp.example.com:465/'}}
+    const bare = {...ownSmtp, roles: {...full.roles, enabled: false}, routes: full.routes.filter((r) => !r.authorization?.anyOf)}
     expect(planServices(bare).map((s) => s.name)).toEqual(['kratos', 'keto', 'oathkeeper'])
   })
 
-  it('status -o env lines: every endpoint, mail UI only under compose, never a secret', () => {
+  it('the mail catcher is ours only for a loopback SMTP URL on ports.mailSmtp, never for a ${VAR} URL', () => {
+    const config = defaultConfig('demo')
+    const withUrl = (smtpUrl: string): IamConfig => ({...config, kratos: {...config.kratos, smtpUrl}})
+    expect(usesMailCatcher(config)).toBe(true)
+    expect(usesMailCatcher(withUrl('smtp://localhost:1025/'))).toBe(true)
+    expect(usesMailCatcher(withUrl('smtp://127.0.0.1:2525/'))).toBe(false)
+    expect(usesMailCatcher(withUrl('smtp://mail.internal:1025/'))).toBe(false)
+    expect(usesMailCatcher(withUrl('${SMTP_URL}'))).toBe(false)
+  })
+
+  it('status -o env lines: every endpoint, the mail UI when a catcher runs, never a secret', () => {
     const config = defaultConfig('demo', {ports: {kratosPublic: 5433}})
     const env = formatEnv(endpoints(config, {runtime: 'native'}))
     expect(env.split('\n').filter(Boolean)).toEqual([
@@ -35,8 +49,11 @@ describe('service plan', () => {
       'JWKS_URL=http://127.0.0.1:4456/.well-known/jwks.json',
       'BATCH_AUTH_URL=http://127.0.0.1:4470',
       'ROLE_WEBHOOK_URL=http://127.0.0.1:4471',
+      'MAIL_UI_URL=http://127.0.0.1:4436',
     ])
-    expect(formatEnv(endpoints(config, {runtime: 'compose'}))).toContain('MAIL_UI_URL=http://127.0.0.1:4436')
+    const ownSmtp = {...config, kratos: {...config.kratos, smtpUrl: 'smtp://mail.internal:25/'}}
+    expect(formatEnv(endpoints(ownSmtp, {runtime: 'native'}))).not.toContain('MAIL_UI_URL')
+    expect(formatEnv(endpoints(ownSmtp, {runtime: 'compose'}))).toContain('MAIL_UI_URL=http://127.0.0.1:4436')
     const table = formatEndpoints(endpoints(config, {runtime: 'native'}), {secretsFile: '.env'})
     expect(table).toContain('JWKS')
     expect(table).toContain('Secrets: .env (mode 0600; values are never printed)')

@@ -1,8 +1,7 @@
 import {Flags} from '@oclif/core'
-import {existsSync, statSync} from 'node:fs'
-import {dirname, resolve} from 'node:path'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {portValue, positiveInt} from '../../cli/flags.js'
 import {usageError} from '../../errors.js'
 import {parseDuration} from '../../config/duration.js'
 import {createLogger, exitOnSignals, parseByteSize, parseLogLevel} from '../../servers/http/index.js'
@@ -16,17 +15,10 @@ interface ConfigDefaults {
 }
 
 async function defaultsFromIamYaml(path: string): Promise<ConfigDefaults> {
-  const abs = resolve(path)
-  const projectDir = existsSync(abs) && statSync(abs).isFile() ? dirname(abs) : abs
   // Loaded only with --config: the config module (YAML, schema checks) is not needed to serve.
-  const {loadConfig} = await import('../../config/load.js')
-  const {config} = await loadConfig(projectDir)
+  const {loadConfigAt} = await import('../../config/load.js')
+  const {config} = await loadConfigAt(path)
   return {port: config.ports.batchAuth, ketoReadUrl: `http://127.0.0.1:${config.ports.ketoRead}`, maxBatch: config.keto.maxBatchCheckSize}
-}
-
-function positiveInt(name: string, value: number | undefined): number | undefined {
-  if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) throw usageError('INVALID_FLAG', `--${name} must be a positive integer.`)
-  return value
 }
 
 function duration(name: string, value: string | undefined, allowZero = false): number | undefined {
@@ -86,8 +78,7 @@ Decision cache (--cache-ttl, off by default): a permission revoked in Keto stays
     } catch {
       throw usageError('INVALID_FLAG', `--keto-read-url must be an http(s) URL, got "${ketoReadUrl}".`)
     }
-    const port = f.port ?? fromConfig.port ?? d.port
-    if (!Number.isSafeInteger(port) || port < 0 || port > 65_535) throw usageError('INVALID_FLAG', '--port must be between 0 and 65535.')
+    const port = portValue('port', f.port ?? fromConfig.port ?? d.port)
     const options: BatchAuthOptions = {
       host: f.host ?? d.host,
       port,

@@ -1,0 +1,78 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {positiveInt} from '../../cli/flags.js'
+import {environmentError, usageError} from '../../errors.js'
+import {createLogger, exitOnSignals, parseByteSize, parseLogLevel} from '../../servers/http/index.js'
+import {MAIL_CATCHER_DEFAULTS} from '../../servers/mail/defaults.js'
+
+export default class ServeMail extends BaseCommand<typeof ServeMail> {
+  static override description = `Run the mail catcher: an SMTP server that keeps every mail Kratos sends (nothing is relayed) and an inbox to read them.
+
+The native runtime starts it when kratos.smtpUrl points at ports.mailSmtp on this machine (the default); the compose
+runtime runs Mailpit instead. The inbox: GET / (a page, text only), GET /api/messages?to=<email>&limit=<n> (JSON,
+newest first, each with the one-time "code" found in it), GET /api/messages/latest?to=<email> (404 when none),
+DELETE /api/messages (?to=<email>: only that recipient's), plus /health/alive, /health/ready and /metrics. Messages live in memory, the oldest dropped
+past --max-messages; a mail larger than --max-size is refused (SMTP 552). Logs are JSON lines on stderr, without
+subjects or bodies (they carry codes).`
+
+  static override examples = [
+    '<%= config.bin %> serve mail',
+    '<%= config.bin %> serve mail --smtp-port 1025 --port 4436',
+    'curl -s "http://127.0.0.1:4436/api/messages/latest?to=ada@example.com" | jq -r .code',
+  ]
+
+  static override enableJsonFlag = false
+
+  static override flags = {
+    port: Flags.integer({description: `HTTP port of the inbox [default: ports.mailUi or ${MAIL_CATCHER_DEFAULTS.httpPort}].`, min: 0, max: 65535, env: 'IAM_MAIL_PORT'}),
+    'smtp-port': Flags.integer({description: `SMTP port [default: ports.mailSmtp or ${MAIL_CATCHER_DEFAULTS.smtpPort}].`, min: 0, max: 65535, env: 'IAM_MAIL_SMTP_PORT'}),
+    host: Flags.string({description: 'Address to listen on (both ports).', default: MAIL_CATCHER_DEFAULTS.host, env: 'IAM_MAIL_HOST'}),
+    'max-messages': Flags.integer({description: `Messages kept in memory; the oldest go first [default: ${MAIL_CATCHER_DEFAULTS.maxMessages}].`, env: 'IAM_MAIL_MAX_MESSAGES'}),
+    'max-size': Flags.string({description: 'Largest mail accepted, e.g. 1mb [default: 1mb]; larger is refused with SMTP 552.', env: 'IAM_MAIL_MAX_SIZE'}),
+    config: Flags.string({description: 'Project directory (or its iam.yaml) to take both ports from.'}),
+    'log-level': Flags.string({description: 'debug, info, warn or error [default: info].', options: ['debug', 'info', 'warn', 'error'], env: 'IAM_LOG_LEVEL'}),
+  }
+
+  async run(): Promise<void> {
+    const f = this.flags
+    const d = MAIL_CATCHER_DEFAULTS
+    let fromConfig: {smtpPort?: number; httpPort?: number} = {}
+    if (f.config !== undefined) {
+      // Loaded only with --config: the config module (YAML, schema checks) is not needed to serve.
+      const {loadConfigAt} = await import('../../config/load.js')
+      const {config} = await loadConfigAt(f.config)
+      fromConfig = {smtpPort: config.ports.mailSmtp, httpPort: config.ports.mailUi}
+    }
+    const maxMessageBytes = f['max-size'] === undefined ? d.maxMessageBytes : parseByteSize(f['max-size'])
+    if (maxMessageBytes === undefined) throw usageError('INVALID_FLAG', `--max-size must be a size like 512kb or 1mb, got "${f['max-size']}".`)
+    const smtpPort = f['smtp-port'] ?? fromConfig.smtpPort ?? d.smtpPort
+    const httpPort = f.port ?? fromConfig.httpPort ?? d.httpPort
+    const logger = createLogger({level: parseLogLevel(f['log-level']), base: {service: 'mail'}})
+    // SMTP and MIME parsing are loaded only to serve, not for --help.
+    const {startMailCatcher} = await import('../../servers/mail/server.js')
+    let catcher
+    try {
+      catcher = await startMailCatcher({
+        host: f.host,
+        smtpPort,
+        httpPort,
+        maxMessages: positiveInt('max-messages', f['max-messages']) ?? d.maxMessages,
+        maxMessageBytes,
+        logger,
+      })
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'EADDRINUSE' || code === 'EACCES') {
+        throw environmentError('PORT_UNAVAILABLE', `Cannot listen on ${f.host} port ${smtpPort} (SMTP) or ${httpPort} (inbox): ${code}.`, {
+          suggestion: 'Stop what uses the port, or pass --smtp-port / --port (and point kratos.smtpUrl at the new SMTP port).',
+        })
+      }
+      throw error
+    }
+    const running = catcher
+    await new Promise<void>(() => {
+      exitOnSignals(() => running.close(), {logger})
+    })
+  }
+}
