@@ -55,47 +55,49 @@ export async function removePidRecord(runDir: string, service: string): Promise<
   await rm(pidFilePath(runDir, service), {force: true})
 }
 
-/** Start time of a live process, or undefined when it does not exist (or /proc is not available). */
-export async function processStartTime(pid: number): Promise<string | undefined> {
+/** State and start time from /proc/<pid>/stat; 'gone' when the process does not exist, 'unknown' without /proc. */
+async function readProcStat(pid: number): Promise<{state: string; startTime: string} | 'gone' | 'unknown'> {
+  let stat: string
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-    // The command name (field 2) may contain spaces and parentheses: fields after the last ')' are fixed.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    // rest[0] is field 3 (state); field 22 (starttime) is rest[19].
-    return rest[19]
+    stat = await readFile(`/proc/${pid}/stat`, 'utf8')
   } catch {
-    return undefined
+    // On Linux a missing entry means the process is gone (it may have been reaped since the signal check).
+    return process.platform === 'linux' ? 'gone' : 'unknown'
   }
+  // The command name (field 2) may contain spaces and parentheses: fields after the last ')' are fixed.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // rest[0] is field 3 (state); field 22 (starttime) is rest[19].
+  return {state: rest[0] ?? '', startTime: rest[19] ?? ''}
 }
 
-/** Zombies (exited, not yet reaped) count as dead. */
-async function isZombie(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')
-  } catch {
-    return false
-  }
+/** Start time of a live process, or undefined when it does not exist (or /proc is not available). */
+export async function processStartTime(pid: number): Promise<string | undefined> {
+  const stat = await readProcStat(pid)
+  return typeof stat === 'string' ? undefined : stat.startTime
 }
 
 function signalZero(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else, so it is certainly not ours.
+  } catch {
+    // ESRCH: gone. EPERM: it exists but belongs to someone else, so it is certainly not ours.
     return false
   }
 }
 
-/** True when the process recorded is still alive and is the same process (not a recycled pid). */
+/**
+ * True when the process recorded is still alive and is the same process (not a recycled pid). Zombies (exited, not
+ * yet reaped) count as dead.
+ */
 export async function isRecordAlive(record: PidRecord): Promise<boolean> {
   if (!signalZero(record.pid)) return false
-  if (await isZombie(record.pid)) return false
-  if (record.startTime === undefined) return true
-  const now = await processStartTime(record.pid)
-  // No /proc (non-Linux): fall back to the signal check alone.
-  return now === undefined || now === record.startTime
+  const stat = await readProcStat(record.pid)
+  if (stat === 'gone') return false
+  // No /proc (non-Linux): the signal check alone.
+  if (stat === 'unknown') return true
+  if (stat.state === 'Z') return false
+  return record.startTime === undefined || stat.startTime === record.startTime
 }
 
 const KILL_WAIT_MS = 15_000

@@ -70,4 +70,27 @@ describe('pid records', () => {
     expect(await isRecordAlive(rec)).toBe(false)
     expect(await terminate(rec, 300)).toBe('not-running')
   })
+
+  it('once dead, never alive again: a process reaped between the signal check and the /proc read is dead', async () => {
+    // The parent (this worker) reaps its killed children while isRecordAlive awaits its /proc reads; reading a
+    // missing /proc entry as "no /proc here, trust the signal" made about 1 in 10 dead records alive again.
+    let flips = 0
+    for (let n = 0; n < 30; n++) {
+      const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {detached: true, stdio: 'ignore'})
+      pids.push(child.pid!)
+      await new Promise((r) => setTimeout(r, 100))
+      const rec = record(child.pid!, await processStartTime(child.pid!))
+      process.kill(child.pid!, 'SIGKILL')
+      let seenDead = false
+      for (let i = 0; i < 200; i++) {
+        if (!(await isRecordAlive(rec))) seenDead = true
+        else if (seenDead) {
+          flips++
+          break
+        }
+      }
+      expect(seenDead).toBe(true)
+    }
+    expect(flips).toBe(0)
+  })
 })
