@@ -11,7 +11,8 @@ export default class Smoke extends BaseCommand<typeof Smoke> {
   static override description = `Against the running stack of this project (start it with \`iam up\`):
   stack     every service ready
   jwks      Oathkeeper publishes public keys only
-  login     a throwaway identity logs in through Kratos' API flow (running the login hooks, e.g. the role webhook)
+  login     a throwaway identity logs in through Kratos' API flow (running the login hooks, e.g. the role webhook):
+            with a password, or — password login off — with the one-time code read from \`iam serve mail\`
   route.<id> for every route, asked through Oathkeeper's decision API (the proxy's rules, without calling your upstream):
             anonymous → 200; session → 401 without a session; roles → 403 without the role, 200 with it, 403 after
             the revoke; anyOf → 403 without the tuple, 200 with it; each id_token verified against the JWKS with the

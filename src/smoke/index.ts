@@ -18,6 +18,7 @@ import {projectEnv, resolveRenderRefs} from '../project/render.js'
 import {openRuntime} from '../runtime/open.js'
 import {contextFromConfig, createClients, type OryClients} from '../seed/context.js'
 import {grantRole, revokeRole} from '../seed/grants.js'
+import {MailInbox} from '../servers/mail/client.js'
 import {createVerifier, type Verifier} from '../verifier/verifier.js'
 
 export type StepStatus = 'ok' | 'fail' | 'skipped'
@@ -71,6 +72,7 @@ interface Ctx {
   verifier: Verifier
   run: string
   timeoutMs: number
+  inbox: MailInbox
 }
 
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']
@@ -130,6 +132,7 @@ export async function runSmoke(o: SmokeOptions): Promise<SmokeReport> {
     verifier: createVerifier({jwksUrl, issuer: config.tokens.issuer, audience: config.routes.map((r) => r.audience), clockSkew: config.tokens.clockSkewMs}),
     run: randomBytes(4).toString('hex'),
     timeoutMs,
+    inbox: new MailInbox({baseUrl: local(config.ports.mailUi), timeoutMs}),
   }
   let session: Session | undefined
   try {
@@ -202,7 +205,9 @@ async function createSession(ctx: Ctx, method: 'password' | 'code'): Promise<Ses
       if ((sent.body as {state?: string} | undefined)?.state !== 'sent_email') {
         throw new StepFailure(`Kratos did not send a login code (${sent.status}${reason(sent.body)})`, '`iam logs kratos` says why.')
       }
-      body = {method: 'code', identifier: email, code: await readLoginCode(ctx, email)}
+      // An IamError (no catcher, no code in time) becomes the step's message and fix.
+      const mail = await ctx.inbox.waitForCode(email, {waitMs: Math.max(ctx.timeoutMs, 15_000)})
+      body = {method: 'code', identifier: email, code: mail.code}
     }
     const login = await ctx.kratosPublic.call('POST', '/self-service/login', {query: {flow: flowId}, json: body})
     const token = (login.body as {session_token?: string} | undefined)?.session_token
@@ -217,29 +222,9 @@ async function createSession(ctx: Ctx, method: 'password' | 'code'): Promise<Ses
     await ctx.clients.kratos.deleteIdentity(identityId).catch(() => undefined)
     throw error
   } finally {
-    if (!password) await clearMail(ctx, email)
+    // The throwaway identity's mail goes with it.
+    if (!password) await ctx.inbox.clear(email).catch(() => undefined)
   }
-}
-
-const mailApi = (ctx: Ctx, path: string, email: string): string =>
-  `http://127.0.0.1:${ctx.config.ports.mailUi}${path}?to=${encodeURIComponent(email)}`
-
-/** Polls the mail catcher until Kratos' courier has delivered the code (it sends queued mail about once a second). */
-async function readLoginCode(ctx: Ctx, email: string): Promise<string> {
-  const deadline = Date.now() + Math.max(ctx.timeoutMs, 15_000)
-  while (Date.now() < deadline) {
-    const res = await fetch(mailApi(ctx, '/api/messages/latest', email), {signal: AbortSignal.timeout(ctx.timeoutMs)})
-    const body = (await res.json()) as {code?: string}
-    if (res.status === 200 && body.code) return body.code
-    if (res.status !== 404) throw new StepFailure(`the mail catcher answered ${res.status}`, '`iam logs mail` says why.')
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
-  throw new StepFailure(`no login code reached the mail catcher for ${email}`, "Kratos' courier sends the mail: `iam logs kratos` shows SMTP errors; `iam logs mail` what arrived.")
-}
-
-/** The throwaway identity's mail goes with it. */
-async function clearMail(ctx: Ctx, email: string): Promise<void> {
-  await fetch(mailApi(ctx, '/api/messages', email), {method: 'DELETE', signal: AbortSignal.timeout(ctx.timeoutMs)}).catch(() => undefined)
 }
 
 /** Asks Oathkeeper's decision API about `url` as the proxy would see it: the status and the minted id_token. */

@@ -142,8 +142,10 @@ export async function startMailCatcher(o: MailCatcherOptions): Promise<MailCatch
   const closeSmtp = (): Promise<void> => new Promise<void>((resolve) => smtp.close(() => resolve()))
 
   const list = (req: IncomingMessage, res: ServerResponse): void => {
-    const messages = store.list(mailQuery(req)).map(view)
-    sendJson(res, 200, {total: store.size, messages})
+    const {to, limit} = mailQuery(req)
+    // total: every mail that matches `to`, before the limit.
+    const matching = store.list(to === undefined ? {} : {to})
+    sendJson(res, 200, {total: matching.length, messages: matching.slice(0, limit).map(view)})
   }
   let running
   try {

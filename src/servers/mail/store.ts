@@ -53,10 +53,6 @@ export class MailStore {
     return out
   }
 
-  get size(): number {
-    return this.messages.length
-  }
-
   /** Removes every message, or only those to `to`; returns how many went. */
   clear(to?: string): number {
     const n = this.messages.length

@@ -9,6 +9,8 @@ import {postJson, putTuples, rel, startTestBatchAuth, waitFor} from './helpers.j
 let keto: Awaited<ReturnType<typeof startKeto>>
 let server: BatchAuthServer
 const TIMEOUT_MS = 1500
+// A check that ignored the deadline would hang (Keto stopped or frozen); the slack only absorbs a loaded CI machine.
+const SLACK_MS = 3000
 const logs: string[] = []
 
 const adminRole = {namespace: 'Role', object: 'admin', relation: 'member'}
@@ -100,7 +102,7 @@ describe('batch-auth against real Keto', () => {
       expect([502, 503, 504]).toContain(r.status)
       expect(r.body.error?.code).toMatch(/^KETO_/)
       // The functional deadline (not a performance threshold): a check never outlives --timeout by much.
-      expect(elapsed).toBeLessThan(TIMEOUT_MS + 1000)
+      expect(elapsed).toBeLessThan(TIMEOUT_MS + SLACK_MS)
     }
     expect((await request(server.url + '/health/ready')).statusCode).toBe(503)
     expect(logs.some((l) => l.includes('keto check failed'))).toBe(true)
@@ -123,7 +125,7 @@ describe('batch-auth against real Keto', () => {
       expect(r.status).toBe(504)
       expect(r.body.error?.code).toBe('KETO_TIMEOUT')
       expect(Date.now() - started).toBeGreaterThanOrEqual(TIMEOUT_MS - 50)
-      expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + 1000)
+      expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + SLACK_MS)
     } finally {
       process.kill(pid!, 'SIGCONT')
     }
