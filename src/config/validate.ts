@@ -4,6 +4,7 @@ import {MatchSyntaxError, overlapWitness, parseRouteMatch, type ParsedMatch} fro
 import type {IamConfig, NamespaceConfig} from './model.js'
 import type {RawConfig} from './raw.js'
 import {parseTuple, TupleSyntaxError} from '../ory/tuple-text.js'
+import {FETCH_BLOCKED_PORTS} from '../util/ports.js'
 
 /**
  * Fields where `${VAR}` is allowed: secrets and URLs (which often differ per machine or carry credentials).
@@ -72,6 +73,10 @@ function portIssues(raw: RawConfig, config: IamConfig, issues: RawIssue[]): void
   const keys = [...Object.keys(config.ports).filter((k) => !explicit.has(k)), ...explicit]
   for (const key of keys) {
     const port = config.ports[key as keyof IamConfig['ports']]
+    // SMTP is not fetched; every other port serves HTTP to browsers, health checks and fetch.
+    if (key !== 'mailSmtp' && FETCH_BLOCKED_PORTS.has(port)) {
+      issues.push({path: ['ports', key], message: `port ${port} is one browsers and fetch refuse to connect to (the Fetch standard's "bad ports"); pick another, e.g. ${port + 1}`})
+    }
     const other = owner.get(port)
     if (other === undefined) owner.set(port, key)
     else {

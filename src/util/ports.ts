@@ -4,6 +4,17 @@ import {createServer, type AddressInfo, type Server} from 'node:net'
 import {environmentError} from '../errors.js'
 
 /**
+ * Ports that browsers and fetch (Node's included) refuse to connect to: the WHATWG Fetch standard's "bad ports".
+ * An HTTP service on one of them cannot be reached by a browser, by `iam`'s health checks or by `fetch` in tests.
+ */
+export const FETCH_BLOCKED_PORTS: ReadonlySet<number> = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111,
+  113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548,
+  554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665,
+  6666, 6667, 6668, 6669, 6679, 6697, 10080,
+])
+
+/**
  * Asks the kernel for a free TCP port on `host` by binding port 0 and releasing it. The port can in theory be taken
  * again before the caller binds it; callers that start servers on it should treat a bind failure as retryable.
  */

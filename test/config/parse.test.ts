@@ -143,6 +143,12 @@ describe('parseConfig: errors name file:line:column, what is wrong and what is a
     expect(issueOf(`${MINIMAL}ports:\n  mailUi: 9000\n  batchAuth: 9000\n`)).toMatchObject({line: 5, column: 14, path: 'ports.batchAuth'})
   })
 
+  it('an HTTP port that browsers and fetch refuse (10080, 6000) is an error; SMTP may use one', () => {
+    expect(issueOf(`${MINIMAL}ports:\n  kratosPublic: 10080\n`)).toMatchObject({line: 4, path: 'ports.kratosPublic', message: expect.stringContaining('port 10080 is one browsers and fetch refuse')})
+    expect(issueOf(`${MINIMAL}ports:\n  mailUi: 6000\n`)).toMatchObject({path: 'ports.mailUi'})
+    expect(() => parseConfig(`${MINIMAL}ports:\n  mailSmtp: 25\n`)).not.toThrow()
+  })
+
   it('a duration without a unit', () => {
     expect(issueOf(`${MINIMAL}tokens:\n  ttl: 60\n`)).toMatchObject({line: 4, column: 8, message: expect.stringContaining('expected a string')})
     expect(issueOf(`${MINIMAL}tokens:\n  ttl: 60sec\n`)).toMatchObject({line: 4, column: 8, message: '"60sec" is not a duration', allowed: ['a whole number with a unit: 500ms, 5s, 10m, 1h']})
