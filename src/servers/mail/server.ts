@@ -18,6 +18,8 @@ export interface MailCatcherOptions {
   maxMessages: number
   /** Largest message accepted; larger ones are refused with SMTP 552 and not stored. */
   maxMessageBytes: number
+  /** All messages together (raw sizes); the oldest are dropped first. Default 64 MB. */
+  maxTotalBytes?: number
   logger?: Logger
   shutdownTimeoutMs?: number
 }
@@ -66,7 +68,7 @@ function mailQuery(req: IncomingMessage): {to?: string; limit?: number} {
  */
 export async function startMailCatcher(o: MailCatcherOptions): Promise<MailCatcher> {
   const logger = o.logger ?? createLogger({base: {service: 'mail'}})
-  const store = new MailStore(o.maxMessages)
+  const store = new MailStore(o.maxMessages, o.maxTotalBytes)
   const metrics = new MetricsRegistry()
   const received = metrics.counter('mail_messages_total', 'Messages by outcome.', ['outcome'])
   const stored = received.labels('stored')

@@ -1,6 +1,6 @@
 /**
- * The mail catcher's memory: the newest messages, bounded in count (the oldest is dropped first), so a stack left
- * running for days cannot grow without limit. Pure: no I/O.
+ * The mail catcher's memory: the newest messages, bounded in count and in total size (the oldest is dropped first),
+ * so a stack left running for days cannot grow without limit. Pure: no I/O.
  */
 
 export interface CaughtMail {
@@ -30,15 +30,30 @@ export interface MailQuery {
 export class MailStore {
   private readonly messages: CaughtMail[] = []
   private nextId = 1
+  private totalBytes = 0
 
-  constructor(readonly maxMessages: number) {
+  /** `maxTotalBytes` counts each message's raw size; the newest message is always kept. */
+  constructor(
+    readonly maxMessages: number,
+    readonly maxTotalBytes = 64 * 1024 * 1024,
+  ) {
     if (!Number.isSafeInteger(maxMessages) || maxMessages < 1) throw new RangeError('maxMessages must be a positive integer')
   }
 
   add(mail: Omit<CaughtMail, 'id'>): CaughtMail {
     const stored: CaughtMail = {id: this.nextId++, ...mail, to: mail.to.map((a) => a.toLowerCase())}
     this.messages.push(stored)
-    if (this.messages.length > this.maxMessages) this.messages.splice(0, this.messages.length - this.maxMessages)
+    this.totalBytes += stored.size
+    let drop = 0
+    let bytes = this.totalBytes
+    while (this.messages.length - drop > 1 && (this.messages.length - drop > this.maxMessages || bytes > this.maxTotalBytes)) {
+      bytes -= this.messages[drop]!.size
+      drop++
+    }
+    if (drop > 0) {
+      this.messages.splice(0, drop)
+      this.totalBytes = bytes
+    }
     return stored
   }
 
@@ -62,6 +77,7 @@ export class MailStore {
       const kept = this.messages.filter((m) => !m.to.includes(address))
       this.messages.splice(0, n, ...kept)
     }
+    this.totalBytes = this.messages.reduce((sum, m) => sum + m.size, 0)
     return n - this.messages.length
   }
 }

@@ -129,6 +129,20 @@ describe('MailStore and findCode', () => {
     expect(() => new MailStore(0)).toThrow(RangeError)
   })
 
+  it('is bounded in total size too: the oldest go first, the newest always stays', () => {
+    const store = new MailStore(100, 1000)
+    const mail = (size: number) => ({receivedAt: '', from: 'f', to: ['a@x.io'], subject: String(size), text: '', size})
+    for (const size of [400, 400, 400]) store.add(mail(size))
+    expect(store.list().map((m) => m.id)).toEqual([3, 2])
+    store.add(mail(5000))
+    expect(store.list().map((m) => m.id)).toEqual([4])
+    store.add(mail(10))
+    expect(store.list().map((m) => m.id)).toEqual([5])
+    expect(store.clear()).toBe(1)
+    store.add(mail(900))
+    expect(store.list().map((m) => m.id)).toEqual([6])
+  })
+
   it('finds the 6-digit code on a line of its own, and nothing in other numbers', () => {
     expect(findCode('Hi,\n\n  042517  \n\nThanks')).toBe('042517')
     expect(findCode('Order 1234567 shipped on 2026-11-30')).toBeUndefined()
