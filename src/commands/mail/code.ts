@@ -8,10 +8,7 @@ import {usageError} from '../../errors.js'
 export default class MailCode extends BaseCommand<typeof MailCode> {
   static override summary = 'Print the one-time code of the newest mail to an address (waits for it).'
 
-  static override description = `Reads the native runtime's mail catcher (\`iam serve mail\`, started by \`iam up\`): the newest mail to --to that
-carries a 6-digit code — login, registration, verification or recovery. Prints just the code, so scripts can use
-CODE=$(iam mail code --to ada@example.com). Waits up to --wait for it to arrive (Kratos' courier sends queued mail
-about once a second). Exit 1 when no such mail came in time, 3 when no catcher answers.`
+  static override description = `Reads the native runtime's mail catcher (\`iam serve mail\`, started by \`iam up\`): the newest mail to --to that carries a 6-digit code — login, registration, verification or recovery. Prints just the code, so scripts can use CODE=$(iam mail code --to ada@example.com). Waits up to --wait for it to arrive (Kratos' courier sends queued mail about once a second). Exit 1 when no such mail came in time, 3 when no catcher answers.`
 
   static override examples = [
     {description: 'After asking Kratos for a login code', command: '<%= config.bin %> mail code --to ada@example.com'},

@@ -7,9 +7,7 @@ import type {MailView} from '../../servers/mail/server.js'
 export default class MailList extends BaseCommand<typeof MailList> {
   static override summary = "List the mails the native runtime's mail catcher received, newest first."
 
-  static override description = `Reads \`iam serve mail\` (started by \`iam up\` when kratos.smtpUrl is ports.mailSmtp on this machine). Each row: id,
-time, recipients, subject and the one-time code found in the mail. --json adds the text and HTML bodies. Under the
-compose runtime the catcher is Mailpit: open the Mail UI of \`iam status\` instead.`
+  static override description = `Reads \`iam serve mail\` (started by \`iam up\` when kratos.smtpUrl is ports.mailSmtp on this machine). Each row: id, time, recipients, subject and the one-time code found in the mail. --json adds the text and HTML bodies. Under the compose runtime the catcher is Mailpit: open the Mail UI of \`iam status\` instead.`
 
   static override examples = [
     '<%= config.bin %> mail list',

@@ -9,12 +9,7 @@ import {MAIL_CATCHER_DEFAULTS} from '../../servers/mail/defaults.js'
 export default class ServeMail extends BaseCommand<typeof ServeMail> {
   static override description = `Run the mail catcher: an SMTP server that keeps every mail Kratos sends (nothing is relayed) and an inbox to read them.
 
-The native runtime starts it when kratos.smtpUrl points at ports.mailSmtp on this machine (the default); the compose
-runtime runs Mailpit instead. The inbox: GET / (a page, text only), GET /api/messages?to=<email>&limit=<n> (JSON,
-newest first, each with the one-time "code" found in it), GET /api/messages/latest?to=<email> (404 when none),
-DELETE /api/messages (?to=<email>: only that recipient's), plus /health/alive, /health/ready and /metrics. Messages live in memory, the oldest dropped
-past --max-messages or 64 MB in all; a mail larger than --max-size is refused (SMTP 552). Logs are JSON lines on stderr, without
-subjects or bodies (they carry codes).`
+The native runtime starts it when kratos.smtpUrl points at ports.mailSmtp on this machine (the default); the compose runtime runs Mailpit instead. The inbox: GET / (a page, text only), GET /api/messages?to=<email>&limit=<n> (JSON, newest first, each with the one-time "code" found in it), GET /api/messages/latest?to=<email> (404 when none), DELETE /api/messages (?to=<email>: only that recipient's), plus /health/alive, /health/ready and /metrics. Messages live in memory, the oldest dropped past --max-messages or 64 MB in all; a mail larger than --max-size is refused (SMTP 552). Logs are JSON lines on stderr, without subjects or bodies (they carry codes).`
 
   static override examples = [
     '<%= config.bin %> serve mail',
