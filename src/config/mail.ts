@@ -1,3 +1,4 @@
+import {hasEnvRefs} from './env.js'
 import type {IamConfig} from './model.js'
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
@@ -9,7 +10,7 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
  */
 export function usesMailCatcher(config: IamConfig): boolean {
   const {smtpUrl} = config.kratos
-  if (/\$\{[A-Za-z_][A-Za-z0-9_]*\}/.test(smtpUrl)) return false
+  if (hasEnvRefs(smtpUrl)) return false
   try {
     const url = new URL(smtpUrl)
     return LOOPBACK_HOSTS.has(url.hostname) && url.port === String(config.ports.mailSmtp)

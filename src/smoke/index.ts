@@ -8,7 +8,6 @@
 import {randomBytes} from 'node:crypto'
 
 import {loadConfig} from '../config/load.js'
-import {usesMailCatcher} from '../config/mail.js'
 import {exampleUrl} from '../config/match.js'
 import type {IamConfig, RouteConfig} from '../config/model.js'
 import {isIamError} from '../errors.js'
@@ -104,11 +103,12 @@ export async function runSmoke(o: SmokeOptions): Promise<SmokeReport> {
   const routeIds = config.routes.map((r) => `route.${r.id}`)
   const report = (): SmokeReport => ({project: config.project, steps, ok: steps.every((s) => s.status !== 'fail')})
 
-  let runtimeKind: string | undefined
+  // Whether the running stack has `iam serve mail`, whose inbox smoke can read login codes from.
+  let hasMailCatcher = false
   const running = await record('stack', async () => {
     const {runtime} = await openRuntime(o.projectDir, {config})
     const status = await runtime.status()
-    runtimeKind = status.runtime
+    hasMailCatcher = status.runtime === 'native' && status.services.some((s) => s.name === 'mail')
     if (!status.healthy) {
       const bad = status.services.filter((s) => s.state !== 'ready').map((s) => `${s.name} ${s.state}`)
       throw new StepFailure(`the stack is not healthy: ${bad.join(', ')}`, '`iam up` starts it; `iam status` and `iam logs <service>` say why a service is down.')
@@ -137,7 +137,7 @@ export async function runSmoke(o: SmokeOptions): Promise<SmokeReport> {
   let session: Session | undefined
   try {
     await record('jwks', () => checkJwks(ctx))
-    const method = loginMethod(config, runtimeKind)
+    const method = loginMethod(config, hasMailCatcher)
     if (method === undefined) {
       // Without a way to log in, the session routes are still checked to refuse anonymous calls.
       skip(['login'], 'password login is off (kratos.methods.password) and login codes go to a mailbox smoke cannot read (only `iam serve mail` of the native runtime): session routes are checked without a session only')
@@ -173,12 +173,12 @@ async function checkJwks(ctx: Ctx): Promise<string> {
 }
 
 /**
- * Password login when it is on; else a login code, when Kratos mails it to `iam serve mail` (the native runtime's
+ * Password login when it is on; else a login code, when the stack runs `iam serve mail` (the native runtime's
  * catcher, whose API smoke reads; compose runs Mailpit).
  */
-function loginMethod(config: IamConfig, runtime: string | undefined): 'password' | 'code' | undefined {
+function loginMethod(config: IamConfig, hasMailCatcher: boolean): 'password' | 'code' | undefined {
   if (config.kratos.methods.password) return 'password'
-  if (config.kratos.methods.code && runtime === 'native' && usesMailCatcher(config)) return 'code'
+  if (config.kratos.methods.code && hasMailCatcher) return 'code'
   return undefined
 }
 
