@@ -2,8 +2,9 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {positiveInt} from '../../cli/flags.js'
-import {environmentError, usageError} from '../../errors.js'
-import {createLogger, exitOnSignals, parseByteSize, parseLogLevel} from '../../servers/http/index.js'
+import {serveUntilSignal} from '../../cli/serve.js'
+import {usageError} from '../../errors.js'
+import {createLogger, parseByteSize, parseLogLevel} from '../../servers/http/index.js'
 import {MAIL_CATCHER_DEFAULTS} from '../../servers/mail/defaults.js'
 
 export default class ServeMail extends BaseCommand<typeof ServeMail> {
@@ -46,28 +47,21 @@ The native runtime starts it when kratos.smtpUrl points at ports.mailSmtp on thi
     const logger = createLogger({level: parseLogLevel(f['log-level']), base: {service: 'mail'}})
     // SMTP and MIME parsing are loaded only to serve, not for --help.
     const {startMailCatcher} = await import('../../servers/mail/server.js')
-    let catcher
-    try {
-      catcher = await startMailCatcher({
-        host: f.host,
-        smtpPort,
-        httpPort,
-        maxMessages: positiveInt('max-messages', f['max-messages']) ?? d.maxMessages,
-        maxMessageBytes,
+    await serveUntilSignal(
+      () =>
+        startMailCatcher({
+          host: f.host,
+          smtpPort,
+          httpPort,
+          maxMessages: positiveInt('max-messages', f['max-messages']) ?? d.maxMessages,
+          maxMessageBytes,
+          logger,
+        }),
+      {
         logger,
-      })
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      if (code === 'EADDRINUSE' || code === 'EACCES') {
-        throw environmentError('PORT_UNAVAILABLE', `Cannot listen on ${f.host} port ${smtpPort} (SMTP) or ${httpPort} (inbox): ${code}.`, {
-          suggestion: 'Stop what uses the port, or pass --smtp-port / --port (and point kratos.smtpUrl at the new SMTP port).',
-        })
-      }
-      throw error
-    }
-    const running = catcher
-    await new Promise<void>(() => {
-      exitOnSignals(() => running.close(), {logger})
-    })
+        portMessage: (code) => `Cannot listen on ${f.host} port ${smtpPort} (SMTP) or ${httpPort} (inbox): ${code}.`,
+        suggestion: 'Stop what uses the port, or pass --smtp-port / --port (and point kratos.smtpUrl at the new SMTP port).',
+      },
+    )
   }
 }

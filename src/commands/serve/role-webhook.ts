@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {environmentError} from '../../errors.js'
+import {serveUntilSignal} from '../../cli/serve.js'
 import {resolveOryContext} from '../../seed/context.js'
-import {createLogger, exitOnSignals, parseLogLevel} from '../../servers/http/index.js'
+import {createLogger, parseLogLevel} from '../../servers/http/index.js'
 import {loadWebhookSecret, WEBHOOK_SECRET_ENV, WEBHOOK_SECRET_HEADER} from '../../servers/role-webhook/secret.js'
 import {HOOK_PATH, INJECT_ROLES_PATH, startRoleWebhook} from '../../servers/role-webhook/server.js'
 
@@ -47,32 +47,22 @@ the identity is stored. If the webhook itself is unreachable, Kratos fails the l
     const logger = createLogger({level: parseLogLevel(this.flags['log-level']), base: {service: 'role-webhook'}})
     const secret = await loadWebhookSecret({secretFile: this.flags['secret-file'], warn: (message) => logger.warn(message)})
     const ctx = await resolveOryContext({config: this.flags.config, 'kratos-admin-url': this.flags['kratos-admin-url'], 'keto-read-url': this.flags['keto-read-url']})
-    let webhook
-    try {
-      webhook = await startRoleWebhook({
-        host: this.flags.host,
-        port: this.flags.port ?? ctx.config?.ports.roleWebhook ?? 4471,
-        secret,
-        kratosAdminUrl: ctx.kratosAdminUrl,
-        ketoReadUrl: ctx.ketoReadUrl,
-        shape: ctx.roles,
-        strict: this.flags.strict,
-        timeoutMs: this.flags.timeout,
-        pageSize: this.flags['page-size'],
-        logger,
-      })
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      if (code === 'EADDRINUSE' || code === 'EACCES') {
-        throw environmentError('PORT_UNAVAILABLE', `Cannot listen on ${this.flags.host}:${this.flags.port ?? ctx.config?.ports.roleWebhook ?? 4471} (${code}).`, {
-          suggestion: 'Stop what uses the port or pass --port.',
-        })
-      }
-      throw error
-    }
-    const running = webhook
-    await new Promise<void>(() => {
-      exitOnSignals(() => running.close(), {logger})
-    })
+    const port = this.flags.port ?? ctx.config?.ports.roleWebhook ?? 4471
+    await serveUntilSignal(
+      () =>
+        startRoleWebhook({
+          host: this.flags.host,
+          port,
+          secret,
+          kratosAdminUrl: ctx.kratosAdminUrl,
+          ketoReadUrl: ctx.ketoReadUrl,
+          shape: ctx.roles,
+          strict: this.flags.strict,
+          timeoutMs: this.flags.timeout,
+          pageSize: this.flags['page-size'],
+          logger,
+        }),
+      {logger, portMessage: (code) => `Cannot listen on ${this.flags.host}:${port} (${code}).`, suggestion: 'Stop what uses the port or pass --port.'},
+    )
   }
 }
