@@ -1,4 +1,4 @@
-import {ORY_IMAGE_VERSION} from '../ory/servers.js'
+import {ORY_VERSION} from '../ory/servers.js'
 import type {HttpMethod, IamConfig, NamespaceConfig, PortsConfig, RouteConfig} from './model.js'
 
 /**
@@ -55,7 +55,7 @@ export function defaultConfig(project: string, basis: DefaultBasis = {}): IamCon
   return {
     version: 1,
     project,
-    oryVersion: ORY_IMAGE_VERSION,
+    oryVersion: ORY_VERSION,
     runtime: 'auto',
     ports,
     kratos: {

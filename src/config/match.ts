@@ -3,6 +3,12 @@
  * anything, `[a-z]`, `[!a-z]`, `{a,b}`) extended with `{name}`, a named parameter matching one non-empty path segment.
  * This module parses them, finds two matches that accept a common URL (Oathkeeper answers 500 when two rules match
  * one request) and converts a match to Oathkeeper's regexp strategy, where each `<…>` is a capture group.
+ *
+ * Oathkeeper (v26) matches rules against the *cleaned* path (Go's `path.Clean`: no trailing slash, no `.`, `..` or
+ * `//` segments) and forwards that cleaned path upstream. So a match ending in `/<glob>` whose glob accepts the empty
+ * string also accepts the path without that slash — `/public/<**>` answers `/public`, `/public/` and
+ * `/public/anything` alike (see `optionalTail`) —, and a match whose literal path could only meet an uncleaned path
+ * is refused (`uncleanPathProblem`).
  */
 
 export type MatchPart =
@@ -225,6 +231,11 @@ function globToSeqs(nodes: GlobNode[]): Elem[][] {
 }
 
 function matchToSeqs(parsed: ParsedMatch): Elem[][] {
+  const root = withoutOptionalTail(parsed)
+  return root ? [...partsToSeqs(parsed), ...partsToSeqs(root)] : partsToSeqs(parsed)
+}
+
+function partsToSeqs(parsed: ParsedMatch): Elem[][] {
   let seqs: Elem[][] = [[]]
   for (const part of parsed.parts) {
     let tail: Elem[][]
@@ -347,30 +358,102 @@ export interface OathkeeperRegexpMatch {
 /** Converts a route match to Oathkeeper's regexp strategy; `{name}` becomes the group `<[^/]+>`. */
 export function toOathkeeperRegexp(match: string): OathkeeperRegexpMatch {
   const parsed = parseRouteMatch(match)
+  const tail = optionalTail(parsed)
   let url = ''
   const groups: (string | null)[] = []
   const params: Record<string, number> = {}
-  for (const part of parsed.parts) {
-    if (part.kind === 'lit') url += part.text
+  parsed.parts.forEach((part, index) => {
+    if (part.kind === 'lit') url += tail && index === parsed.parts.length - 2 ? part.text.slice(0, -1) : part.text
     else if (part.kind === 'param') {
       params[part.name] = groups.length
       groups.push(part.name)
       url += '<[^/]+>'
     } else {
       groups.push(null)
-      url += `<${globNodesToRegex(part.node)}>`
+      // The optional tail keeps its slash inside the group: `/public<(?:/.*)?>` accepts `/public` and `/public/x`.
+      url += tail && index === parsed.parts.length - 1 ? `<(?:/(?:${globNodesToRegex(part.node)}))?>` : `<${globNodesToRegex(part.node)}>`
     }
-  }
+  })
   return {url, groups, params}
 }
 
 /**
+ * The trailing `/<glob>` of a match whose glob accepts the empty string, below the root path: the part of the match
+ * a cleaned path may leave out entirely. Undefined when the match has no such tail.
+ */
+export function optionalTail(parsed: ParsedMatch): {glob: Extract<MatchPart, {kind: 'glob'}>} | undefined {
+  const last = parsed.parts.at(-1)
+  const before = parsed.parts.at(-2)
+  if (last?.kind !== 'glob' || before?.kind !== 'lit' || !before.text.endsWith('/')) return undefined
+  if (!new RegExp(`^(?:${globNodesToRegex(last.node)})$`).test('')) return undefined
+  // The root slash stays: the cleaned root path is "/".
+  const flat = flatten({parts: parsed.parts.slice(0, -1), params: []}).slice(0, -1)
+  const hostStart = flat.indexOf('://')
+  if (hostStart === -1 || !flat.slice(hostStart + 3).includes('/')) return undefined
+  return {glob: last}
+}
+
+/** The match without its optional tail (what the route's root path must match), when it has one. */
+function withoutOptionalTail(parsed: ParsedMatch): ParsedMatch | undefined {
+  if (!optionalTail(parsed)) return undefined
+  const parts = parsed.parts.slice(0, -1)
+  const lit = parts.at(-1) as Extract<MatchPart, {kind: 'lit'}>
+  const trimmed = lit.text.slice(0, -1)
+  return {parts: [...parts.slice(0, -1), ...(trimmed ? [{kind: 'lit' as const, text: trimmed}] : [])], params: parsed.params}
+}
+
+/** The match as text with each `{param}` and `<glob>` replaced by one placeholder character. */
+function flatten(parsed: ParsedMatch): string {
+  return parsed.parts.map((p) => (p.kind === 'lit' ? p.text : p.kind === 'param' ? '\u0001' : '\u0002')).join('')
+}
+
+/**
+ * Why a match can never apply to a cleaned path, or undefined: its literal path holds `//`, a `.` or `..` segment,
+ * or ends in `/` (other than the root path or an optional tail).
+ */
+export function uncleanPathProblem(parsed: ParsedMatch): string | undefined {
+  const flat = flatten(parsed)
+  const hostStart = flat.indexOf('://')
+  const pathStart = hostStart === -1 ? -1 : flat.indexOf('/', hostStart + 3)
+  if (pathStart === -1) return undefined
+  const path = flat.slice(pathStart)
+  if (path.includes('//')) return 'the path holds "//"'
+  if (/\/\.{1,2}(\/|$)/.test(path)) return 'the path holds a "." or ".." segment'
+  if (path.length > 1 && path.endsWith('/')) return 'the path ends in "/"'
+  return undefined
+}
+
+/**
  * A concrete URL the match accepts, with `param(name)` as each `{name}` (it must be one non-empty path segment) and
- * the shortest string each `<…>` glob accepts. Undefined when a glob has too many alternatives to search.
+ * the shortest string each `<…>` glob accepts — for a match with an optional tail, the route's root path.
+ * Undefined when a glob has too many alternatives to search.
  */
 export function exampleUrl(match: string, param: (name: string) => string): string | undefined {
+  const parsed = parseRouteMatch(match)
+  return exampleOf(withoutOptionalTail(parsed) ?? parsed, param)
+}
+
+/** Non-empty texts tried for a tail glob when a URL below a route's root is wanted. */
+const BELOW_CANDIDATES = ['smoke', 'x', '0', 'smoke.json', 'smoke/x']
+
+/**
+ * A URL below the route's root for a match with an optional tail (`/public/<**>` → `/public/smoke`), so a caller can
+ * probe both; undefined for a match without one.
+ */
+export function exampleUrlBelow(match: string, param: (name: string) => string): string | undefined {
+  const parsed = parseRouteMatch(match)
+  const tail = optionalTail(parsed)
+  if (!tail) return undefined
+  const regex = new RegExp(`^(?:${globNodesToRegex(tail.glob.node)})$`)
+  const text = BELOW_CANDIDATES.find((candidate) => regex.test(candidate))
+  if (text === undefined) return undefined
+  const head = exampleOf({parts: parsed.parts.slice(0, -1), params: parsed.params}, param)
+  return head === undefined ? undefined : head + text
+}
+
+function exampleOf(parsed: ParsedMatch, param: (name: string) => string): string | undefined {
   let url = ''
-  for (const part of parseRouteMatch(match).parts) {
+  for (const part of parsed.parts) {
     if (part.kind === 'lit') url += part.text
     else if (part.kind === 'param') url += param(part.name)
     else {

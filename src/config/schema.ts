@@ -35,7 +35,7 @@ export const iamConfigJsonSchema = {
     {
       version: {const: 1, description: 'Schema version of iam.yaml itself.'},
       project: str('Project name; also the compose project name.', {pattern: PROJECT_PATTERN}),
-      oryVersion: str('Ory image tag the compose runtime uses.', {pattern: '^v[0-9]+\\.[0-9]+\\.[0-9]+([-+].*)?$'}),
+      oryVersion: str('The Ory version every runtime runs (compose images and native binaries).', {pattern: '^v[0-9]+\\.[0-9]+\\.[0-9]+([-+].*)?$'}),
       runtime: {enum: ['auto', 'compose', 'native'], description: 'auto: compose when a Docker engine answers, native otherwise.'},
       ports: object({
         kratosPublic: port('Kratos public API.'),

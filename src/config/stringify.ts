@@ -1,5 +1,6 @@
 import {Document, isMap, isSeq, type Node as YamlNode, type Scalar, type YAMLMap, type YAMLSeq} from 'yaml'
 
+import {ORY_VERSION} from '../ory/servers.js'
 import {DEFAULT_RELATION_SUBJECTS} from './defaults.js'
 import {formatDuration} from './duration.js'
 import type {IamConfig, NamespaceConfig, RouteConfig} from './model.js'
@@ -71,7 +72,7 @@ where used. Secrets are never written here: they live in .env (mode 0600, gitign
 const SECTION: Record<string, string> = {
   version: 'Version of this file format.',
   project: 'Project name: the compose project name and the prefix of generated names.',
-  oryVersion: 'Ory image tag the compose runtime runs (the native runtime runs the binaries `iam install` pins).',
+  oryVersion: `The Ory version every runtime runs: the compose images and the binaries \`iam install\` builds (only ${ORY_VERSION} is supported).`,
   runtime: 'auto: docker compose when a Docker engine answers, native processes otherwise; compose | native force one.',
   ports: 'Loopback ports of every service; each must be unique.',
   kratos: 'Kratos: identities, login and sessions.',

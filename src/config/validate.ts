@@ -1,8 +1,9 @@
 import {findEnvRefs, hasEnvRefs, malformedEnvRef} from './env.js'
 import {didYouMean, formatPath, type ConfigPath, type RawIssue} from './issues.js'
-import {MatchSyntaxError, overlapWitness, parseRouteMatch, type ParsedMatch} from './match.js'
+import {MatchSyntaxError, overlapWitness, parseRouteMatch, uncleanPathProblem, type ParsedMatch} from './match.js'
 import type {IamConfig, NamespaceConfig} from './model.js'
 import type {RawConfig} from './raw.js'
+import {ORY_VERSION} from '../ory/servers.js'
 import {parseTuple, TupleSyntaxError} from '../ory/tuple-text.js'
 import {FETCH_BLOCKED_PORTS} from '../util/ports.js'
 
@@ -33,6 +34,13 @@ export function semanticIssues(raw: RawConfig, config: IamConfig): RawIssue[] {
   envRefIssues(raw, [], issues)
   portIssues(raw, config, issues)
   urlIssues(config, issues)
+  if (config.oryVersion !== ORY_VERSION) {
+    issues.push({
+      path: ['oryVersion'],
+      message: `iam runs Ory ${ORY_VERSION} in every runtime (the native binaries and the compose images are one version); ${config.oryVersion} is not it`,
+      allowed: [ORY_VERSION, 'leave oryVersion out'],
+    })
+  }
   if (!config.kratos.methods.password && !config.kratos.methods.code) {
     issues.push({path: ['kratos', 'methods'], message: 'enable at least one login method', allowed: ['password: true', 'code: true']})
   }
@@ -173,6 +181,14 @@ function routeIssues(config: IamConfig, index: NamespaceIndex, issues: RawIssue[
     } catch (error) {
       if (!(error instanceof MatchSyntaxError)) throw error
       issues.push({path: [...base, 'match'], offset: error.index, message: `invalid match: ${error.message}`, allowed: ['http://host:port/path/{param}/<**> (Oathkeeper glob in <…>, {name} = one path segment)']})
+    }
+    const unclean = match && uncleanPathProblem(match)
+    if (unclean) {
+      issues.push({
+        path: [...base, 'match'],
+        message: `this match can never apply: ${unclean}, and Oathkeeper matches the cleaned path (no "//", "." or ".." segments, no trailing "/")`,
+        allowed: ['a path without a trailing "/" (e.g. /api/items)', 'a trailing /<**> for a route root and everything below it'],
+      })
     }
     parsed.push(match)
     if (match && route.stripPath !== undefined) stripPathIssue(route.match, match, route.stripPath, [...base, 'stripPath'], issues)

@@ -11,11 +11,11 @@ import {loadConfig} from '../config/load.js'
 import type {IamConfig} from '../config/model.js'
 import {isIamError} from '../errors.js'
 import {findGoToolchain} from '../install/go-build.js'
-import {reportedVersion} from '../install/verify.js'
 import {signingKey} from '../keys/jwks.js'
 import {readKeySet} from '../keys/store.js'
 import {resolveOryBinary} from '../ory/launch.js'
 import {ORY_SERVERS, ORY_SPECS} from '../ory/servers.js'
+import {binaryVersion, describeReported} from '../install/installed.js'
 import {LAYOUT, projectPath} from '../project/layout.js'
 import {renderProject} from '../project/render.js'
 import {ensureSecrets} from '../project/secrets.js'
@@ -104,19 +104,15 @@ export function checkNode(version: string): DoctorCheck {
 
 async function checkBinary(server: (typeof ORY_SERVERS)[number], env: NodeJS.ProcessEnv): Promise<DoctorCheck> {
   const id = `binary.${server}`
-  const pinned = ORY_SPECS[server].version
+  const fix = `Run \`iam install --from-source ${server}\` (it builds ${ORY_SPECS[server].version} into the iam cache, which is preferred over PATH).`
   try {
+    // Throws ORY_BINARY_MISSING naming where it looked.
     const found = await resolveOryBinary(server, {env})
-    const reported = await reportedVersion(found.path, env)
-    if (reported.version === pinned) return {id, status: 'ok', message: `${server} ${pinned} at ${found.path} (${found.source})`}
-    return {
-      id,
-      status: 'warn',
-      message: `${server} at ${found.path} reports ${reported.version ?? 'no version'}, iam is tested with ${pinned}`,
-      fix: `Run \`iam install --from-source ${server}\` to put the pinned version into the iam cache (it is preferred over PATH).`,
-    }
+    const version = await binaryVersion(server, {env, explicitPath: found.path})
+    if (version.status === 'ok') return {id, status: 'ok', message: `${server} ${version.reported} at ${found.path} (${found.source})`}
+    return {id, status: 'warn', message: `${server} at ${found.path} reports ${describeReported(version)}`, fix}
   } catch (error) {
-    return failure(id, error, `Run \`iam install --from-source ${server}\`.`)
+    return failure(id, error, fix)
   }
 }
 

@@ -1,24 +1,25 @@
 /**
- * Source 1: build a pinned Ory server from the Go module proxy with the local Go toolchain, following its recipe
- * (recipe.ts): download the module, copy it somewhere writable, patch (drop replaces, fill nested stand-ins),
- * `go build`, verify `<binary> version`, rename into the cache.
+ * Source 1: build a pinned Ory server from its tag's source archive with the local Go toolchain, following its
+ * recipe (recipe.ts): take the archive (local or GitHub), extract and verify the tree hash (source-archive.ts),
+ * `go build` inside the tree (dependencies from the Go module proxy, checked against the tree's go.sum), verify
+ * `<binary> version`, rename into the cache. Everything happens in one staging folder that is removed at the end.
  */
 import {execa} from 'execa'
 import {constants} from 'node:fs'
-import {access, appendFile, chmod, cp, mkdir, mkdtemp, readdir, rm, stat, unlink, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
-import {delimiter, dirname, join} from 'node:path'
+import {access, appendFile, mkdir, stat, unlink, writeFile} from 'node:fs/promises'
+import {delimiter, join} from 'node:path'
 
 import {environmentError, IamError, ExitCode} from '../errors.js'
-import type {OryServer} from '../ory/servers.js'
+import {ORY_SPECS, type OryServer} from '../ory/servers.js'
 import type {Reporter} from '../ui/reporter.js'
 import {iamHome} from './paths.js'
 import {buildRecipe, goBuildArgs, goEnv, goVersionSupported, MIN_GO_VERSION, parseGoVersion, type BuildRecipe} from './recipe.js'
+import {extractVerifiedSource, fetchSourceArchive, locateSourceArchive, SOURCE_ARCHIVES_ENV} from './source-archive.js'
 import {createStaging, placeBinary, removeStaging} from './staging.js'
 import {reportedVersion} from './verify.js'
 
 const MIN_GO = `Go ≥${MIN_GO_VERSION.major}.${MIN_GO_VERSION.minor}`
-const TOOLCHAIN_FIX = `install ${MIN_GO} (https://go.dev/dl/) and put \`go\` on PATH, or run \`iam install\` without --from-source to download Ory's release archives (needs network)`
+const TOOLCHAIN_FIX = `install ${MIN_GO} (https://go.dev/dl/) and a C compiler, and put \`go\` on PATH, or run \`iam install\` without --from-source to download Ory's release archives (needs network)`
 const LOG_TAIL_LINES = 20
 const HEARTBEAT_MS = 30_000
 
@@ -88,8 +89,6 @@ interface GoContext {
   go: GoToolchain
   env: NodeJS.ProcessEnv
   log: BuildLog
-  /** An empty dir, so module commands never pick up a surrounding go.mod or go.work. */
-  neutralDir: string
 }
 
 async function runGo(ctx: GoContext, args: string[], o: {cwd: string; recipe?: BuildRecipe}): Promise<{ok: boolean; stdout: string; output: string; exitCode?: number}> {
@@ -99,42 +98,14 @@ async function runGo(ctx: GoContext, args: string[], o: {cwd: string; recipe?: B
   return {ok: !result.failed, stdout: String(result.stdout), output, exitCode: result.exitCode}
 }
 
-/** `go mod download -json module@version` → the module's (read-only) directory in the module cache. */
-async function downloadModule(ctx: GoContext, module: string, version: string): Promise<string> {
-  const result = await runGo(ctx, ['mod', 'download', '-json', `${module}@${version}`], {cwd: ctx.neutralDir})
-  let info: {Dir?: string; Error?: string} = {}
-  try {
-    info = JSON.parse(result.stdout) as typeof info
-  } catch {
-    // go printed no JSON: report its output below
-  }
-  if (!result.ok || !info.Dir) {
-    const why = (info.Error ?? tail(result.output, LOG_TAIL_LINES)).trim()
-    throw environmentError('MODULE_DOWNLOAD_FAILED', `could not download ${module}@${version} from the Go module proxy: ${why}`, {
-      suggestion: `Check the network and GOPROXY (now ${ctx.env.GOPROXY || 'the default https://proxy.golang.org,direct'}); behind a proxy or offline, point GOPROXY at a reachable mirror or a filled module cache (GOFLAGS=-mod=mod GOPROXY=off uses only the cache). Full log: ${ctx.log.path}`,
-      details: {module, version, log: ctx.log.path},
-    })
-  }
-  return info.Dir
-}
-
-/** Copies a module-cache directory (read-only) to `dest` and makes the copy writable. */
-async function copyWritable(from: string, dest: string): Promise<void> {
-  await cp(from, dest, {recursive: true})
-  await makeWritable(dest)
-}
-
-async function makeWritable(path: string): Promise<void> {
-  const info = await stat(path)
-  await chmod(path, info.mode | 0o200 | (info.isDirectory() ? 0o100 : 0))
-  if (info.isDirectory()) {
-    for (const entry of await readdir(path)) await makeWritable(join(path, entry))
-  }
-}
+/** Go's words for "the module proxy could not be reached or refused a module". */
+const MODULE_FETCH_FAILURE = /(dial tcp|lookup .* no such host|proxy\.golang\.org|GOPROXY|module lookup disabled|connection refused|i\/o timeout|verifying .*: .*: (Get|reading))/
 
 export interface SourceBuildOptions {
   env?: NodeJS.ProcessEnv
   reporter?: Reporter
+  /** A directory holding the source archives, or one archive file; default env IAM_ORY_SOURCE_ARCHIVES, else GitHub. */
+  sourceArchives?: string
   /** Replaces the server's recipe (tests exercise failure paths with it). */
   recipe?: BuildRecipe
 }
@@ -152,36 +123,19 @@ export async function installFromSource(server: OryServer, o: SourceBuildOptions
   const log = new BuildLog(join(home, 'logs', `install-${server}-${recipe.version}-${stamp}.log`))
   await writeFile(log.path, `# iam install --from-source ${server} ${recipe.version} with ${go.version} (${go.path})\n`)
 
-  const neutralDir = await mkdtemp(join(tmpdir(), `iam-build-${server}-`))
   const staging = await createStaging(home, server)
-  const ctx: GoContext = {go, env, log, neutralDir}
+  const ctx: GoContext = {go, env, log}
   let succeeded = false
   try {
-    step(`download ${recipe.module}@${recipe.version} (Go module proxy)`)
-    const moduleDir = await downloadModule(ctx, recipe.module, recipe.version)
+    const archive = await locateSourceArchive(server, o.sourceArchives ?? env[SOURCE_ARCHIVES_ENV])
+    step(archive.kind === 'file' ? `source: ${archive.path}` : `download ${archive.url}`)
+    const archiveFile = await fetchSourceArchive(server, archive, staging)
+    step('verify: extract and check the source tree hash')
+    const src = await extractVerifiedSource(server, archiveFile, staging)
+    await log.note(`source tree ${src} verified`)
 
-    const src = join(neutralDir, 'src')
-    step(`copy module to a writable build dir ${src}`)
-    await copyWritable(moduleDir, src)
-
-    for (const module of recipe.dropReplaces) {
-      step(`patch: drop replace ${module}`)
-      await mustSucceed(ctx, await runGo(ctx, ['mod', 'edit', `-dropreplace=${module}`], {cwd: src}), `go mod edit -dropreplace=${module}`)
-    }
-    for (const standIn of recipe.standIns) {
-      step(`patch: fill ./${standIn.dir} with ${standIn.module}@${standIn.version} + stand-in (${standIn.why})`)
-      const standInDir = await downloadModule(ctx, standIn.module, standIn.version)
-      const dest = join(src, standIn.dir)
-      await rm(dest, {recursive: true, force: true})
-      await copyWritable(standInDir, dest)
-      for (const file of standIn.files) {
-        await mkdir(dirname(join(dest, file.path)), {recursive: true})
-        await writeFile(join(dest, file.path), file.content)
-        await log.note(`wrote stand-in ${join(standIn.dir, file.path)}`)
-      }
-    }
-
-    const out = join(staging, server)
+    const out = join(staging, 'bin', server)
+    await mkdir(join(staging, 'bin'))
     const args = goBuildArgs(recipe, out)
     step(`build: go build (CGO_ENABLED=${recipe.cgo ? 1 : 0}${recipe.tags.length > 0 ? `, tags ${recipe.tags.join(',')}` : ''}); this takes minutes on a cold Go build cache`)
     const started = Date.now()
@@ -191,6 +145,12 @@ export async function installFromSource(server: OryServer, o: SourceBuildOptions
       build = await runGo(ctx, args, {cwd: src, recipe})
     } finally {
       clearInterval(heartbeat)
+    }
+    if (!build.ok && MODULE_FETCH_FAILURE.test(build.output)) {
+      throw environmentError('MODULE_DOWNLOAD_FAILED', `go build of ${server} ${recipe.version} could not fetch its dependencies from the Go module proxy. Full log: ${log.path}\nLast lines:\n${tail(build.output, LOG_TAIL_LINES)}`, {
+        suggestion: `Check the network and GOPROXY (now ${env.GOPROXY || 'the default https://proxy.golang.org,direct'}); offline, point GOPROXY at a reachable mirror or use a filled module cache (GOPROXY=off uses only the cache). Full log: ${log.path}`,
+        details: {server, version: recipe.version, log: log.path},
+      })
     }
     if (!build.ok) {
       throw new IamError(
@@ -214,22 +174,12 @@ export async function installFromSource(server: OryServer, o: SourceBuildOptions
         details: {server, expected: recipe.version, reported: reported.version, log: log.path},
       })
     }
-    const path = await placeBinary(out, {server, version: recipe.version, source: 'from-source', installedAt: new Date().toISOString()}, env)
+    const path = await placeBinary(out, {server, version: recipe.version, source: 'from-source', sourceTreeSha256: ORY_SPECS[server].sourceTreeSha256, installedAt: new Date().toISOString()}, env)
     succeeded = true
     return path
   } finally {
-    await rm(neutralDir, {recursive: true, force: true})
     await removeStaging(home, staging)
     // The log matters only when something went wrong.
     if (succeeded) await unlink(log.path).catch(() => undefined)
   }
-}
-
-async function mustSucceed(ctx: GoContext, result: {ok: boolean; output: string}, what: string): Promise<void> {
-  if (result.ok) return
-  throw new IamError('BUILD_FAILED', `${what} failed. Full log: ${ctx.log.path}\nLast lines:\n${tail(result.output, LOG_TAIL_LINES)}`, {
-    exitCode: ExitCode.Failure,
-    suggestion: `Read the log at ${ctx.log.path}.`,
-    details: {log: ctx.log.path},
-  })
 }

@@ -3,7 +3,7 @@
  * modules call is `ensureInstalled` and `installedBinary`; `installServers` is what the command runs.
  */
 import {constants, accessSync, statSync} from 'node:fs'
-import {readFile} from 'node:fs/promises'
+import {readFile, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {environmentError, isIamError, usageError} from '../errors.js'
@@ -30,8 +30,10 @@ export interface InstallResult {
 }
 
 export interface InstallOptions {
-  /** Build with the local Go toolchain instead of downloading release archives. */
+  /** Build with the local Go toolchain from the tags' source archives instead of downloading release archives. */
   fromSource?: boolean
+  /** With fromSource: a directory holding the source archives, or one archive file (default: env, else GitHub). */
+  sourceArchives?: string
   /** Reinstall even when the cached binary reports the pinned version. */
   force?: boolean
   reporter?: Reporter
@@ -76,6 +78,11 @@ export async function installServers(servers: OryServer[], o: InstallOptions = {
       suggestion: 'Name the server (iam install kratos --sha256 …) or pass --checksums <checksums file> for several.',
     })
   }
+  if (o.sourceArchives && servers.length !== 1 && (await stat(o.sourceArchives).catch(() => undefined))?.isFile()) {
+    throw usageError('SOURCE_ARCHIVE_NEEDS_ONE_SERVER', `--source-archives ${o.sourceArchives} is one archive file, so it builds exactly one server`, {
+      suggestion: 'Name the server (iam install kratos --from-source --source-archives kratos-v26.2.0.tar.gz), or pass the directory that holds all the archives.',
+    })
+  }
   const checksums = o.checksumsFile ? await readChecksumsFile(o.checksumsFile) : undefined
   const results: InstallResult[] = []
   for (const server of servers) results.push(await installServer(server, o, checksums))
@@ -102,7 +109,7 @@ async function installServer(server: OryServer, o: InstallOptions, checksums: Ma
 
   let source: InstallSource
   if (o.fromSource) {
-    await installFromSource(server, {env, reporter: o.reporter})
+    await installFromSource(server, {env, reporter: o.reporter, sourceArchives: o.sourceArchives})
     source = 'from-source'
   } else {
     try {
@@ -134,7 +141,7 @@ async function explainOffline(error: unknown, env: NodeJS.ProcessEnv): Promise<u
   } catch (goError) {
     if (!isIamError(goError)) return error
     return environmentError('NO_NETWORK_NO_GO', `${error.message}; and building from source is not possible either: ${goError.message}`, {
-      suggestion: 'Either restore network access to the release archives (or set IAM_INSTALL_URL_TEMPLATE to a reachable mirror), or install Go ≥1.22 (https://go.dev/dl/) and run iam install --from-source.',
+      suggestion: 'Either restore network access to the release archives (or set IAM_INSTALL_URL_TEMPLATE to a reachable mirror), or install Go ≥1.26 (https://go.dev/dl/) and run iam install --from-source with the source archives (--source-archives <dir>).',
       details: {...error.details, go: goError.code},
       cause: error,
     })

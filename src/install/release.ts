@@ -1,21 +1,18 @@
 /**
  * Source 2: Ory's release archives. Download from a URL template with timeouts, stream to a staging file while
- * hashing, refuse anything whose SHA-256 is not known and equal, extract with the system `tar`, verify
+ * hashing, refuse anything whose SHA-256 is not known and equal — pinned, given by the user, or listed in the
+ * `checksums.txt` the release publishes beside its archives —, extract with the system `tar`, verify
  * `<binary> version`, rename into the cache. Nothing half-written ever reaches the cache.
  */
 import {execa} from 'execa'
-import {createHash} from 'node:crypto'
-import {createWriteStream} from 'node:fs'
-import {chmod, mkdir, stat} from 'node:fs/promises'
+import {chmod, mkdir, readFile, stat} from 'node:fs/promises'
 import {join} from 'node:path'
-import {Transform} from 'node:stream'
-import {pipeline} from 'node:stream/promises'
-import {Agent, interceptors, request} from 'undici'
 
 import {environmentError, ExitCode, IamError, usageError} from '../errors.js'
 import {ORY_SPECS, type OryServer} from '../ory/servers.js'
 import type {Reporter} from '../ui/reporter.js'
-import {normalizeSha256, PINNED_SHA256, pinnedKey} from './checksums.js'
+import {normalizeSha256, parseChecksumsFile, PINNED_SHA256, pinnedKey} from './checksums.js'
+import {download} from './download.js'
 import {iamHome} from './paths.js'
 import {createStaging, placeBinary, removeStaging} from './staging.js'
 import {reportedVersion} from './verify.js'
@@ -29,6 +26,8 @@ export const DEFAULT_URL_TEMPLATE = 'https://github.com/ory/{server}/releases/do
 
 export const URL_TEMPLATE_ENV = 'IAM_INSTALL_URL_TEMPLATE'
 
+const OFFLINE_FIX = `Check the network (or set ${URL_TEMPLATE_ENV} / --url-template to a reachable mirror); offline, build with --from-source --source-archives <dir> (needs Go and the Go module proxy or a filled module cache).`
+
 /** Ory's names for this machine in release asset names. */
 export interface ReleasePlatform {
   os: 'linux' | 'macOS'
@@ -40,7 +39,7 @@ export function releasePlatform(platform: NodeJS.Platform = process.platform, ar
   const a = arch === 'x64' ? '64bit' : arch === 'arm64' ? 'arm64' : undefined
   if (!os || !a) {
     throw environmentError('PLATFORM_UNSUPPORTED', `Ory publishes no release archive iam knows for ${platform}/${arch}`, {
-      suggestion: 'Build from source instead: iam install --from-source (needs Go ≥1.22).',
+      suggestion: 'Build from source instead: iam install --from-source (needs Go ≥1.26).',
     })
   }
   return {os, arch: a}
@@ -99,17 +98,38 @@ export interface ChecksumSources {
   pinned?: Readonly<Record<string, string>>
 }
 
-/** The SHA-256 the archive must have, or a refusal: an archive of unknown checksum is never installed. */
-export function expectedSha256(server: OryServer, version: string, name: string, sources: ChecksumSources): {sha256: string; from: string} {
+/** The SHA-256 the user or iam already knows for the archive, without the network; undefined when none. */
+export function knownSha256(server: OryServer, version: string, name: string, sources: ChecksumSources): {sha256: string; from: string} | undefined {
   if (sources.sha256) return {sha256: normalizeSha256(sources.sha256, '--sha256'), from: '--sha256'}
   const listed = sources.checksums?.get(name)
   if (listed) return {sha256: listed, from: '--checksums'}
   const pinned = (sources.pinned ?? PINNED_SHA256)[pinnedKey(server, version, name)]
   if (pinned) return {sha256: pinned, from: 'pinned checksums'}
-  throw usageError('CHECKSUM_UNKNOWN', `no pinned SHA-256 for ${name} (${server} ${version}); refusing to install an unverified archive`, {
-    suggestion: `Pass --sha256 <hex> (one server) or --checksums <checksums.txt from https://github.com/ory/${server}/releases/tag/${version}>, or build with --from-source.`,
-    details: {server, version, archive: name},
-  })
+  return undefined
+}
+
+/** goreleaser publishes `checksums.txt` in the same folder as the archives. */
+export function releaseChecksumsUrl(archiveUrl: string): string {
+  return new URL('checksums.txt', archiveUrl).toString()
+}
+
+const MAX_CHECKSUMS_BYTES = 1024 * 1024
+
+/** The release's published checksum of `name`; refuses (fail closed) when the list cannot be read or lacks it. */
+async function publishedSha256(server: OryServer, version: string, archiveUrl: string, staging: string, o: {timeoutMs: number; idleTimeoutMs: number}): Promise<{sha256: string; from: string}> {
+  const url = releaseChecksumsUrl(archiveUrl)
+  const name = archiveName(archiveUrl)
+  const file = join(staging, 'checksums.txt')
+  await download(url, file, {...o, maxBytes: MAX_CHECKSUMS_BYTES, suggestion: OFFLINE_FIX})
+  const listed = parseChecksumsFile(await readFile(file, 'utf8'), url).get(name)
+  if (!listed) {
+    throw new IamError('CHECKSUM_UNKNOWN', `the release's ${url} does not list ${name} (${server} ${version}); refusing to install an unverified archive`, {
+      exitCode: ExitCode.Failure,
+      suggestion: `Check the URL template (the archive name must be one the release publishes), pass --sha256 <hex> or --checksums <file>, or build with --from-source.`,
+      details: {server, version, archive: name, checksums: url},
+    })
+  }
+  return {sha256: listed, from: url}
 }
 
 export interface ReleaseInstallOptions extends ChecksumSources {
@@ -133,15 +153,17 @@ export async function installFromRelease(server: OryServer, o: ReleaseInstallOpt
   const template = o.urlTemplate || env[URL_TEMPLATE_ENV] || DEFAULT_URL_TEMPLATE
   const url = renderUrlTemplate(template, templateValues(server, version, o.platform ?? releasePlatform()))
   const name = archiveName(url)
-  // Refuse before touching the network or the cache.
-  const expected = expectedSha256(server, version, name, o)
+  const limits = {timeoutMs: o.timeoutMs ?? 600_000, idleTimeoutMs: o.idleTimeoutMs ?? 60_000}
+  const known = knownSha256(server, version, name, o)
 
   const home = iamHome(env)
   const staging = await createStaging(home, server)
   try {
+    if (!known) step(`checksums: ${releaseChecksumsUrl(url)}`)
+    const expected = known ?? (await publishedSha256(server, version, url, staging, limits))
     step(`download ${url}`)
     const archive = join(staging, name || 'archive.tar.gz')
-    const actual = await download(url, archive, {timeoutMs: o.timeoutMs ?? 600_000, idleTimeoutMs: o.idleTimeoutMs ?? 60_000})
+    const actual = await download(url, archive, {...limits, maxBytes: MAX_ARCHIVE_BYTES, suggestion: OFFLINE_FIX})
 
     step(`verify: sha256 against ${expected.from}`)
     if (actual !== expected.sha256) {
@@ -187,58 +209,5 @@ export async function installFromRelease(server: OryServer, o: ReleaseInstallOpt
     return {path, sha256: actual, url}
   } finally {
     await removeStaging(home, staging)
-  }
-}
-
-/** Streams `url` into `file` (created exclusively), returning its SHA-256. Any short or broken body is an error. */
-async function download(url: string, file: string, o: {timeoutMs: number; idleTimeoutMs: number}): Promise<string> {
-  const agent = new Agent({connectTimeout: o.idleTimeoutMs, headersTimeout: o.idleTimeoutMs, bodyTimeout: o.idleTimeoutMs})
-  const dispatcher = agent.compose(interceptors.redirect({maxRedirections: 5}))
-  const failed = (why: string, cause?: unknown): IamError =>
-    environmentError('DOWNLOAD_FAILED', `download of ${url} failed: ${why}`, {
-      suggestion: `Check the network (or set ${URL_TEMPLATE_ENV} / --url-template to a reachable mirror); offline, build with --from-source (needs Go ≥1.22 and a reachable GOPROXY or filled module cache).`,
-      details: {url},
-      cause,
-    })
-  try {
-    let response
-    try {
-      response = await request(url, {dispatcher, signal: AbortSignal.timeout(o.timeoutMs), headers: {'user-agent': 'iam-install'}})
-    } catch (error) {
-      throw failed((error as Error).message, error)
-    }
-    if (response.statusCode !== 200) {
-      await response.body.dump().catch(() => undefined)
-      throw failed(`HTTP ${response.statusCode}`)
-    }
-    const declared = Number(response.headers['content-length'] ?? Number.NaN)
-    if (declared > MAX_ARCHIVE_BYTES) {
-      await response.body.dump().catch(() => undefined)
-      throw failed(`the archive is ${declared} bytes, more than the ${MAX_ARCHIVE_BYTES} iam accepts`)
-    }
-    const hash = createHash('sha256')
-    let received = 0
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        received += chunk.length
-        if (received > MAX_ARCHIVE_BYTES) {
-          callback(new Error(`the archive exceeds ${MAX_ARCHIVE_BYTES} bytes`))
-          return
-        }
-        hash.update(chunk)
-        callback(null, chunk)
-      },
-    })
-    try {
-      await pipeline(response.body, meter, createWriteStream(file, {flags: 'wx', mode: 0o600}))
-    } catch (error) {
-      throw failed(`the transfer broke off after ${received} bytes (${(error as Error).message})`, error)
-    }
-    if (Number.isFinite(declared) && received !== declared) {
-      throw failed(`received ${received} of ${declared} bytes`)
-    }
-    return hash.digest('hex')
-  } finally {
-    await agent.close().catch(() => undefined)
   }
 }

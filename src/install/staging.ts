@@ -18,7 +18,10 @@ export interface InstallMetadata {
   version: string
   source: InstallSource
   installedAt: string
+  /** SHA-256 of a release archive. */
   sha256?: string
+  /** Tree hash of the verified source a binary was built from. */
+  sourceTreeSha256?: string
 }
 
 export const METADATA_FILE = 'install.json'

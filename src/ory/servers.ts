@@ -1,55 +1,65 @@
-/** The Ory servers iam runs, the versions it pins, and how each is built and started. One source of truth. */
+/** The Ory servers iam runs, the one version it pins for every runtime, and how each is built. One source of truth. */
 
 export const ORY_SERVERS = ['oathkeeper', 'keto', 'kratos'] as const
 export type OryServer = (typeof ORY_SERVERS)[number]
 
-/** The image tag rendered into compose files (the newest calendar release; not buildable from the module proxy). */
-export const ORY_IMAGE_VERSION = 'v26.2.0'
+/**
+ * The one Ory version line: the native runtime builds these servers from the tags' source archives, compose runs
+ * the `oryd/*` images of the same tag, and the tests run what the native runtime runs.
+ */
+export const ORY_VERSION = 'v26.2.0'
 
 export interface OryServerSpec {
   name: OryServer
-  /** Version the native runtime and tests use: the newest release that builds from the Go module proxy. */
+  /** The version every runtime uses (the tag; `<binary> version` reports it). */
   version: string
-  module: string
+  /** GitHub `owner/name` of the server's repository (source archives and release assets live there). */
+  repository: string
   /** Go build tags (SQLite needs cgo and `sqlite`). */
   buildTags: string[]
   cgo: boolean
-  /** Local `replace` directives whose targets are nested modules missing from the module zip: dropped so the
-   * published module of the required version is used instead. */
-  dropReplaces: string[]
+  /** Extra C preprocessor flags for cgo, as Ory's own Dockerfiles set them. */
+  cgoCppFlags?: string
   /** Go package whose `Version` variable the binary reports in `<server> version`; set with -ldflags -X. */
   buildInfoPackage: string
+  /**
+   * SHA-256 over the extracted source tree of the tag (every file's path, mode and content; see
+   * src/install/tree-hash.ts), so the tag's archive from GitHub and a local copy verify alike whatever their bytes.
+   */
+  sourceTreeSha256: string
 }
 
 export const ORY_SPECS: Record<OryServer, OryServerSpec> = {
   oathkeeper: {
     name: 'oathkeeper',
-    version: 'v0.40.9',
-    module: 'github.com/ory/oathkeeper',
+    version: ORY_VERSION,
+    repository: 'ory/oathkeeper',
     buildTags: [],
     cgo: false,
-    dropReplaces: [],
     buildInfoPackage: 'github.com/ory/oathkeeper/x',
+    sourceTreeSha256: 'f75bc58816d3887128984414b296cad8ee4abc0101f9d6d3afeeee36ba37a817',
   },
   keto: {
     name: 'keto',
-    version: 'v0.14.0',
-    module: 'github.com/ory/keto',
+    version: ORY_VERSION,
+    repository: 'ory/keto',
     buildTags: ['sqlite'],
     cgo: true,
-    // `replace github.com/ory/keto/proto => ./proto` stays: the installer fills ./proto with a stand-in
-    // (src/install/recipe.ts), because the proxy's published proto module lacks types Keto v0.14.0 compiles against.
-    dropReplaces: [],
+    // Keto's SQLite file holds every relation tuple: 0600 like Kratos' (Keto's Dockerfile does not set it).
+    cgoCppFlags: '-DSQLITE_DEFAULT_FILE_PERMISSIONS=0600',
     buildInfoPackage: 'github.com/ory/keto/internal/driver/config',
+    sourceTreeSha256: '76612b3b92a6f464c55dc06e3d7e0f3fba5613040d57d410838c6764424c3309',
   },
   kratos: {
     name: 'kratos',
-    version: 'v1.3.1',
-    module: 'github.com/ory/kratos',
+    version: ORY_VERSION,
+    repository: 'ory/kratos',
     buildTags: ['sqlite', 'json1'],
     cgo: true,
-    dropReplaces: ['github.com/ory/client-go'],
+    // From Ory's Dockerfile: the SQLite files Kratos creates hold live sessions, so 0600 instead of 0644.
+    cgoCppFlags: '-DSQLITE_DEFAULT_FILE_PERMISSIONS=0600',
     buildInfoPackage: 'github.com/ory/kratos/driver/config',
+    sourceTreeSha256: '46a60a2120c97b4b204e5fca494c6063557cdfbe15d2015e4c3ab7bd02545abd',
   },
 }
 

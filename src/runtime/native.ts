@@ -13,6 +13,7 @@ import type {IamConfig} from '../config/model.js'
 import {IamError, ExitCode, isIamError} from '../errors.js'
 import {migrationSpec, resolveOryBinary, serveSpec, waitForReady, type ProcessSpec} from '../ory/launch.js'
 import {ORY_SPECS, type OryServer} from '../ory/servers.js'
+import {binaryVersion, describeReported} from '../install/installed.js'
 import {ketoEnv, kratosEnv, roleWebhookEnv} from '../project/env.js'
 import {sqliteDsn} from '../project/layout.js'
 import {readPackageInfo} from '../project/render.js'
@@ -104,7 +105,7 @@ export class NativeRuntime implements Runtime {
       if (alive.has(s.name)) emit({type: 'service', service: s.name, state: 'ready', message: 'already running', elapsedMs: 0})
     }
     await assertPortsFree(plannedPorts(toStart))
-    const binaries = await this.resolveBinaries(toStart)
+    const binaries = await this.resolveBinaries(toStart, emit)
     await Promise.all([this.paths.runDir, this.paths.logDir, this.paths.dataDir].map((d) => mkdir(d, {recursive: true})))
     await writeRuntimeMarker(this.paths, {kind: 'native', project: this.o.config.project})
     // Throws SECRETS_MISSING naming what `iam render` must generate.
@@ -222,7 +223,7 @@ export class NativeRuntime implements Runtime {
           name,
           ports: record?.ports ?? def?.ports ?? {},
           urls: record?.urls ?? def?.urls ?? {},
-          version: record?.version ?? (def ? this.versionOf(def) : undefined),
+          version: describeRecordedVersion(record?.version ?? (def ? this.versionOf(def) : undefined), def),
           logFile,
         }
         let status: ServiceStatus
@@ -270,14 +271,24 @@ export class NativeRuntime implements Runtime {
     return alive
   }
 
-  private async resolveBinaries(services: ServiceDef[]): Promise<Partial<Record<OryServer, string>>> {
+  /** The binary of each Ory service to start and the version it reports (recorded, shown by status). */
+  private async resolveBinaries(services: ServiceDef[], emit: (e: RuntimeEvent) => void): Promise<Partial<Record<OryServer, string>>> {
     const out: Partial<Record<OryServer, string>> = {}
-    for (const s of services) {
-      if (!s.server) continue
-      const explicit = this.o.binaries?.[s.server]
-      const resolved = await resolveOryBinary(s.server, {env: this.env, ...(explicit ? {explicitPath: explicit} : {})})
-      out[s.server] = resolved.path
-    }
+    await Promise.all(
+      services.map(async (s) => {
+        if (!s.server) return
+        const explicit = this.o.binaries?.[s.server]
+        const options = {env: this.env, ...(explicit ? {explicitPath: explicit} : {})}
+        // Throws ORY_BINARY_MISSING with the install command.
+        const resolved = await resolveOryBinary(s.server, options)
+        const version = await binaryVersion(s.server, {...options, explicitPath: resolved.path})
+        out[s.server] = resolved.path
+        this.reportedVersions.set(s.name, version.reported ?? 'unknown')
+        if (version.status !== 'ok') {
+          emit({type: 'info', message: `${s.server} at ${resolved.path} reports ${describeReported(version)}: run \`iam install --from-source ${s.server}\``})
+        }
+      }),
+    )
     return out
   }
 
@@ -297,9 +308,11 @@ export class NativeRuntime implements Runtime {
   }
 
   private embeddedVersion = 'iam'
+  /** What each Ory binary this run starts reports in `<binary> version` (not the pinned string). */
+  private readonly reportedVersions = new Map<ServiceName, string>()
 
-  private versionOf(def: ServiceDef): string {
-    return def.server ? ORY_SPECS[def.server].version : this.embeddedVersion
+  private versionOf(def: ServiceDef): string | undefined {
+    return def.server ? this.reportedVersions.get(def.name) : this.embeddedVersion
   }
 
   /** Embedded servers run from this package: their version is iam's. */
@@ -383,6 +396,13 @@ export class NativeRuntime implements Runtime {
     await writePidRecord(this.paths.runDir, entry.record)
     return entry
   }
+}
+
+/** A running Ory server's recorded version as status shows it: flagged when it is not the pinned one. */
+function describeRecordedVersion(version: string | undefined, def: ServiceDef | undefined): string | undefined {
+  if (version === undefined || !def?.server) return version
+  const pinned = ORY_SPECS[def.server].version
+  return version === pinned ? version : `${version} (iam pins ${pinned})`
 }
 
 function rank(order: string[], name: string): number {

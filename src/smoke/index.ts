@@ -8,7 +8,7 @@
 import {randomBytes} from 'node:crypto'
 
 import {loadConfig} from '../config/load.js'
-import {exampleUrl} from '../config/match.js'
+import {exampleUrl, exampleUrlBelow} from '../config/match.js'
 import type {IamConfig, RouteConfig} from '../config/model.js'
 import {isIamError} from '../errors.js'
 import type {RelationTuple} from '../ory/tuple-text.js'
@@ -243,16 +243,30 @@ async function decide(ctx: Ctx, route: RouteConfig, url: URL, token?: string): P
   return {status: res.status, ...(idToken ? {idToken} : {}), reason: reason(res.body)}
 }
 
-async function expectDecision(ctx: Ctx, route: RouteConfig, url: URL, expected: number, what: string, token?: string): Promise<string | undefined> {
-  const d = await decide(ctx, route, url, token)
-  if (d.status !== expected) {
-    const fix =
-      d.status >= 500
-        ? `Oathkeeper could not decide: \`iam logs oathkeeper\`${route.authorization?.anyOf ? ' and `iam logs batch-auth`' : ''} say why.`
-        : '`iam render --check` shows whether the running rules are the rendered ones; restart with `iam down && iam up` after a change.'
-    throw new StepFailure(`${url.pathname} ${what}: expected ${expected}, Oathkeeper answered ${d.status}${d.reason}`, fix)
+/**
+ * Asks about each probe URL (the route's root, and a path below it when the match has one) and requires `expected`
+ * for all; returns the id_token of the last. The fix names what the answer actually means.
+ */
+async function expectDecision(ctx: Ctx, route: RouteConfig, urls: URL[], expected: number, what: string, token?: string): Promise<string | undefined> {
+  let idToken: string | undefined
+  for (const url of urls) {
+    const d = await decide(ctx, route, url, token)
+    if (d.status !== expected) throw new StepFailure(`${url.pathname} ${what}: expected ${expected}, Oathkeeper answered ${d.status}${d.reason}`, decisionFix(route, url, d.status))
+    idToken = d.idToken
   }
-  return d.idToken
+  return idToken
+}
+
+/** What a wrong answer of the decision API means, and what fixes it. */
+function decisionFix(route: RouteConfig, url: URL, status: number): string {
+  const rules = 'ory/oathkeeper/rules.json'
+  if (status >= 500) {
+    return `Oathkeeper could not decide: \`iam logs oathkeeper\`${route.authorization?.anyOf ? ' and `iam logs batch-auth`' : ''} say why.`
+  }
+  if (status === 404) {
+    return `No access rule Oathkeeper loaded accepts ${url.host}${url.pathname} (it matches the cleaned path: no trailing "/"). \`iam render --check\` shows whether ${rules} is what iam renders for route ${route.id}; \`iam render --force\` restores it and Oathkeeper reloads it by itself. If it is unchanged, the request's host and port are not the ones in the route's match.`
+  }
+  return `The rule for route ${route.id} does not enforce what iam.yaml says. \`iam render --check\` shows whether ${rules} drifted (a hand edit); \`iam render --force\` restores it and Oathkeeper reloads it by itself.`
 }
 
 async function verifyToken(ctx: Ctx, route: RouteConfig, idToken: string | undefined, sub: string | undefined): Promise<string[]> {
@@ -268,14 +282,18 @@ async function verifyToken(ctx: Ctx, route: RouteConfig, idToken: string | undef
 
 async function checkRoute(ctx: Ctx, route: RouteConfig, session: Session | undefined): Promise<string> {
   const params = new Map<string, string>()
-  const href = exampleUrl(route.match, (name) => params.get(name) ?? params.set(name, `smoke-${ctx.run}-${name}`).get(name)!)
+  const paramValue = (name: string): string => params.get(name) ?? params.set(name, `smoke-${ctx.run}-${name}`).get(name)!
+  const href = exampleUrl(route.match, paramValue)
   if (!href) throw new StepSkipped('no example URL could be derived from the match (too many glob alternatives)')
-  const url = new URL(href)
+  // The route's root and, when the match reaches below it, a path under it: both must be routed alike.
+  const below = exampleUrlBelow(route.match, paramValue)
+  const url = [new URL(href), ...(below ? [new URL(below)] : [])]
+  const probed = url.map((u) => u.pathname).join(' and ')
   if (route.auth === 'anonymous') {
     const idToken = await expectDecision(ctx, route, url, 200, 'anonymous')
-    return ['anonymous: 200', ...(await verifyToken(ctx, route, idToken, undefined))].join('; ')
+    return [`${probed}: anonymous 200`, ...(await verifyToken(ctx, route, idToken, undefined))].join('; ')
   }
-  const notes = [`${url.pathname}: 401 without a session`]
+  const notes = [`${probed}: 401 without a session`]
   await expectDecision(ctx, route, url, 401, 'without a session')
   if (!session) return notes.join('; ')
   const deps = {keto: ctx.clients.keto, kratos: ctx.clients.kratos, shape: {namespace: ctx.config.roles.namespace, relation: ctx.config.roles.relation}}

@@ -133,6 +133,16 @@ export function oathkeeperConfigObject(config: IamConfig, o: OathkeeperTarget & 
 
 // ---- routes → rules -------------------------------------------------------------------------------------------
 
+/**
+ * Oathkeeper matches, and fills the capture groups from, the *decoded* path, but forwards the path as the client
+ * encoded it: `/tenants/acme%2Fglobex/x` is matched as tenant `acme` while the upstream receives one segment
+ * `acme%2Fglobex` (`acme/globex` once decoded). So a check whose object comes from a `{param}` is made against the
+ * path as forwarded whenever it holds an encoded slash — an object no tuple grants, so the request is refused —
+ * and a `{param}` never authorizes more than the one segment the upstream sees.
+ */
+const ENCODED_SLASH = '(regexMatch "(?i)%2f" .MatchContext.URL.EscapedPath)'
+const FORWARDED_PATH = '.MatchContext.URL.EscapedPath'
+
 /** Go template (inside a JSON document) producing the JSON string of a check's object. */
 function objectTemplate(route: RouteConfig, object: string, params: Record<string, number>): string {
   noTemplate(object, `Route ${route.id}: an anyOf object`)
@@ -147,8 +157,8 @@ function objectTemplate(route: RouteConfig, object: string, params: Record<strin
     }
     return `(printIndex .MatchContext.RegexpCaptureGroups ${index})`
   })
-  if (args.length === 1) return `{{ ${args[0]} | toJson }}`
-  return `{{ printf ${JSON.stringify('%s'.repeat(args.length))} ${args.join(' ')} | toJson }}`
+  const fromParams = args.length === 1 ? args[0]! : `printf ${JSON.stringify('%s'.repeat(args.length))} ${args.join(' ')}`
+  return `{{ if ${ENCODED_SLASH} }}{{ ${FORWARDED_PATH} | toJson }}{{ else }}{{ ${fromParams} | toJson }}{{ end }}`
 }
 
 /** The remote_json payload for an anyOf route: batch-auth's body, one tuple per check, subject = the session. */

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {exampleUrl, overlapWitness, parseRouteMatch, toOathkeeperRegexp} from '../../src/config/match.js'
+import {exampleUrl, exampleUrlBelow, overlapWitness, parseRouteMatch, toOathkeeperRegexp, uncleanPathProblem} from '../../src/config/match.js'
 
 const overlap = (a: string, b: string): string | undefined => overlapWitness(parseRouteMatch(a), parseRouteMatch(b), [a, b])
 
@@ -11,7 +11,7 @@ describe('route matches', () => {
 
   it('converts to Oathkeeper regexp strategy with one capture group per <…> part', () => {
     expect(toOathkeeperRegexp('http://127.0.0.1:4455/tenants/{tenant}/<**>')).toEqual({
-      url: 'http://127.0.0.1:4455/tenants/<[^/]+>/<.*>',
+      url: 'http://127.0.0.1:4455/tenants/<[^/]+><(?:/(?:.*))?>',
       groups: ['tenant', null],
       params: {tenant: 0},
     })
@@ -36,6 +36,59 @@ describe('route matches', () => {
       const regex = new RegExp(`^${pattern.replaceAll(/<([^>]*)>|([.*+?^${}()|[\]\\])/g, (_m, group: string | undefined, ch: string | undefined) => (group !== undefined ? `(${group})` : `\\${ch}`))}$`)
       expect(url).toMatch(regex)
     }
-    expect(exampleUrl('http://127.0.0.1:4455/tenants/{tenant}/<**>', () => 'acme')).toBe('http://127.0.0.1:4455/tenants/acme/')
+    expect(exampleUrl('http://127.0.0.1:4455/tenants/{tenant}/<**>', () => 'acme')).toBe('http://127.0.0.1:4455/tenants/acme')
+    expect(exampleUrlBelow('http://127.0.0.1:4455/tenants/{tenant}/<**>', () => 'acme')).toBe('http://127.0.0.1:4455/tenants/acme/smoke')
+    expect(exampleUrlBelow('http://h/exact', () => 'x')).toBeUndefined()
+  })
+})
+
+/** The regexp Oathkeeper compiles for a converted match (each `<…>` a group, the rest literal), anchored. */
+function oathkeeperRegex(match: string): RegExp {
+  const {url} = toOathkeeperRegexp(match)
+  return new RegExp(`^${url.replaceAll(/<([^>]*)>|([.*+?^${}()|[\]\\])/g, (_m, group: string | undefined, ch: string | undefined) => (group !== undefined ? `(${group})` : `\\${ch}`))}$`)
+}
+
+describe('matches under path cleaning (Oathkeeper v26 matches path.Clean of the request path)', () => {
+  const base = 'http://127.0.0.1:4455'
+  it.each([
+    // match, cleaned path, matches?
+    ['/public/<**>', '/public', true],
+    ['/public/<**>', '/public/x', true],
+    ['/public/<**>', '/public/x/y.json', true],
+    ['/public/<**>', '/publicx', false],
+    ['/public/<**>', '/publi', false],
+    ['/public/<**>', '/', false],
+    ['/tenants/{tenant}/<**>', '/tenants/acme', true],
+    ['/tenants/{tenant}/<**>', '/tenants/acme/x', true],
+    ['/tenants/{tenant}/<**>', '/tenants', false],
+    ['/tenants/{tenant}/<*>', '/tenants/acme', true],
+    ['/tenants/{tenant}/<*>', '/tenants/acme/x', true],
+    ['/tenants/{tenant}/<*>', '/tenants/acme/x/y', false],
+    ['/files/<?>', '/files', false],
+    ['/files/<?>', '/files/a', true],
+    ['/<**>', '/', true],
+    ['/<**>', '/anything/below', true],
+    ['/health', '/health', true],
+  ] as const)('%s on %s → %s', (match, path, expected) => {
+    expect(oathkeeperRegex(`${base}${match}`).test(`${base}${path}`)).toBe(expected)
+  })
+
+  it('the root of a route with an optional tail overlaps an exact match of that root', () => {
+    expect(overlap(`${base}/public/<**>`, `${base}/public`)).toBe(`${base}/public`)
+    expect(overlap(`${base}/public/<**>`, `${base}/publicity`)).toBeUndefined()
+  })
+
+  it.each([
+    ['/admin/', 'the path ends in "/"'],
+    ['/a//b', 'the path holds "//"'],
+    ['/a/../b/<**>', 'the path holds a "." or ".." segment'],
+    ['/a/./b', 'the path holds a "." or ".." segment'],
+    ['/a/..', 'the path holds a "." or ".." segment'],
+  ])('%s can never match a cleaned path: %s', (path, problem) => {
+    expect(uncleanPathProblem(parseRouteMatch(`${base}${path}`))).toBe(problem)
+  })
+
+  it.each(['/', '/public/<**>', '/a/{id}', '/a.b/..c', '/<**>'])('%s is a path a cleaned request can match', (path) => {
+    expect(uncleanPathProblem(parseRouteMatch(`${base}${path}`))).toBeUndefined()
   })
 })

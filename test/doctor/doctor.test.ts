@@ -60,13 +60,13 @@ describe('iam doctor (real binaries)', () => {
       ['project.gitignore', 'ok'],
       ['project.ports', 'ok'],
     ])
-    expect(r.check('binary.kratos')?.message).toContain('kratos v1.3.1')
+    expect(r.check('binary.kratos')?.message).toContain('kratos v26.2.0')
     const secret = /ROLE_WEBHOOK_SECRET=(.+)/.exec(await readFile(join(dir, '.env'), 'utf8'))?.[1]
     expect(secret).toBeTruthy()
     expect(r.text).not.toContain(secret)
     const text = await runIam(['doctor', '-C', dir], {env: NATIVE})
     expect(text.exitCode).toBe(0)
-    expect(text.stdout).toMatch(/^ok\s+binary\.keto\s+keto v0\.14\.0 at /m)
+    expect(text.stdout).toMatch(/^ok\s+binary\.keto\s+keto v26\.2\.0 at /m)
     expect(text.stdout).toContain('ready for `iam up`')
   })
 

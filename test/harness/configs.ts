@@ -4,6 +4,7 @@
  * validated against the server's published config.schema.json in test/harness/configs.test.ts.
  */
 import {randomBytes} from 'node:crypto'
+import {ORY_VERSION} from '../../src/ory/servers.js'
 
 export type JsonObject = Record<string, unknown>
 
@@ -52,7 +53,7 @@ export function ketoConfig(o: {dsn: string; ports: KetoPorts; namespaces?: KetoN
   const namespaces = (o.namespaces ?? DEFAULT_KETO_NAMESPACES).map((ns, index) => ({id: ns.id ?? index, name: ns.name}))
   return deepMerge(
     {
-      version: 'v0.14.0',
+      version: ORY_VERSION,
       dsn: o.dsn,
       serve: {
         read: {host, port: o.ports.read},
@@ -110,7 +111,7 @@ export function kratosConfig(o: {dsn: string; ports: KratosPorts; identitySchema
   const adminUrl = `http://${host}:${o.ports.admin}/`
   return deepMerge(
     {
-      version: 'v1.3.1',
+      version: ORY_VERSION,
       dsn: o.dsn,
       serve: {
         public: {base_url: publicUrl, host, port: o.ports.public},
@@ -158,7 +159,7 @@ const CONFIGURED_HANDLERS: Record<string, string[]> = {
 export function oathkeeperConfig(o: {ports: OathkeeperPorts; rulesUrl: string; config?: JsonObject}): JsonObject {
   const host = '127.0.0.1'
   const base: JsonObject = {
-    version: 'v0.40.9',
+    version: ORY_VERSION,
     serve: {
       proxy: {host, port: o.ports.proxy},
       api: {host, port: o.ports.api},

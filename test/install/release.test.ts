@@ -54,9 +54,14 @@ beforeAll(async () => {
   archives.wrongVersion = await buildArchive('wrong.tar.gz', `#!/bin/sh\nprintf 'Version:    v0.0.1\\n'\n`)
   server = createServer((req, res) => {
     requests.push(req.url ?? '')
-    const [, kind] = (req.url ?? '').split('/')
+    const [, kind, file] = (req.url ?? '').split('/')
     const body = kind === 'wrong-version' ? archives.wrongVersion! : archives.good!
-    if (kind === 'good' || kind === 'wrong-version') {
+    if (file === 'checksums.txt' && kind !== 'missing') {
+      // What goreleaser publishes beside the archives: `unlisted` names only another archive, `tampered` another hash.
+      const listed = kind === 'unlisted' ? `${'00'.repeat(32)}  kratos_26.2.0-linux_sqlite_64bit.tar.gz\n` : `${kind === 'tampered' ? 'ab'.repeat(32) : sha256(body)}  ${ARCHIVE}\n`
+      res.writeHead(200, {'content-type': 'text/plain'})
+      res.end(listed)
+    } else if (kind === 'good' || kind === 'wrong-version' || kind === 'unlisted' || kind === 'tampered') {
       res.writeHead(200, {'content-type': 'application/gzip', 'content-length': body.length})
       res.end(body)
     } else if (kind === 'redirect') {
@@ -129,7 +134,7 @@ describe('install from release archives', () => {
 
   it('follows redirects (GitHub serves assets from another host) and accepts a --checksums file', async () => {
     const file = join(home, '..', `checksums-${Date.now()}.txt`)
-    await writeFile(file, `${'00'.repeat(32)}  kratos_1.3.1-linux_sqlite_64bit.tar.gz\n${sha256(archives.good!)}  ${ARCHIVE}\n`)
+    await writeFile(file, `${'00'.repeat(32)}  kratos_26.2.0-linux_sqlite_64bit.tar.gz\n${sha256(archives.good!)}  ${ARCHIVE}\n`)
     const [result] = await installServers(['oathkeeper'], options('redirect', {checksumsFile: file}))
     expect(result).toMatchObject({action: 'installed', source: 'release-archive'})
     expect(requests).toEqual([`/redirect/${ARCHIVE}`, `/good/${ARCHIVE}`])
@@ -142,12 +147,34 @@ describe('install from release archives', () => {
     expect(await listAll(home)).toEqual([])
   })
 
-  it('fails closed without a known checksum, before any download', async () => {
-    const error = await failure(installServers(['oathkeeper'], options('good')))
-    expect(error).toMatchObject({code: 'CHECKSUM_UNKNOWN', exitCode: 2})
+  it("without a given checksum, verifies against the release's own checksums.txt", async () => {
+    const [result] = await installServers(['oathkeeper'], options('good'))
+    expect(result).toMatchObject({action: 'installed', source: 'release-archive'})
+    expect(requests).toEqual(['/good/checksums.txt', `/good/${ARCHIVE}`])
+    expect(JSON.parse(await readFile(join(home, 'bin/oathkeeper', VERSION, 'install.json'), 'utf8'))).toMatchObject({sha256: sha256(archives.good!)})
+  })
+
+  it('fails closed when the release lists no checksum for the archive: CHECKSUM_UNKNOWN before the archive is fetched', async () => {
+    const error = await failure(installServers(['oathkeeper'], options('unlisted')))
+    expect(error).toMatchObject({code: 'CHECKSUM_UNKNOWN', exitCode: 1})
+    expect(error.message).toContain(ARCHIVE)
     expect(error.suggestion).toContain('--sha256')
     expect(error.suggestion).toContain('--from-source')
-    expect(requests).toEqual([])
+    expect(requests).toEqual(['/unlisted/checksums.txt'])
+    expect(await listAll(home)).toEqual([])
+  })
+
+  it("an archive that does not match the release's checksums.txt is refused (CHECKSUM_MISMATCH) and nothing is left", async () => {
+    const error = await failure(installServers(['oathkeeper'], options('tampered')))
+    expect(error).toMatchObject({code: 'CHECKSUM_MISMATCH', exitCode: 1})
+    expect(error.message).toContain('/tampered/checksums.txt')
+    expect(await listAll(home)).toEqual([])
+  })
+
+  it('an unreachable checksums.txt is DOWNLOAD_FAILED: no list, no install', async () => {
+    const error = await failure(installServers(['oathkeeper'], options('missing')))
+    expect(error).toMatchObject({code: 'DOWNLOAD_FAILED', exitCode: 3})
+    expect(error.message).toContain('checksums.txt')
     expect(await listAll(home)).toEqual([])
   })
 
@@ -165,7 +192,7 @@ describe('install from release archives', () => {
     const withoutGo = await failure(installServers(['oathkeeper'], {...options('missing', {sha256: sha256(archives.good!)}), env: noGoEnv}))
     expect(withoutGo).toMatchObject({code: 'NO_NETWORK_NO_GO', exitCode: 3})
     expect(withoutGo.message).toContain('`go` is not on PATH')
-    expect(withoutGo.suggestion).toMatch(/install Go ≥1\.22.*--from-source/)
+    expect(withoutGo.suggestion).toMatch(/install Go ≥1\.26.*--from-source/)
     expect(await listAll(home)).toEqual([])
   })
 
@@ -197,7 +224,7 @@ describe('install from release archives', () => {
 
     const again = await runIam(['install', 'oathkeeper', '--sha256', sha256(archives.good!)], {env: {IAM_HOME: home, IAM_INSTALL_URL_TEMPLATE: template}})
     expect(again.exitCode).toBe(0)
-    expect(again.stdout).toMatch(/oathkeeper\s+v0\.40\.9\s+already installed/)
-    expect(again.stderr).toMatch(/^\[oathkeeper\] v0\.40\.9 already installed at /m)
+    expect(again.stdout).toMatch(/oathkeeper\s+v26\.2\.0\s+already installed/)
+    expect(again.stderr).toMatch(/^\[oathkeeper\] v26\.2\.0 already installed at /m)
   })
 })

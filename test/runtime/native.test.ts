@@ -64,7 +64,7 @@ describe('native runtime: up, status, proxy, crash, down (real servers)', () => 
     const report = r.json as StatusReport
     expect(report.healthy).toBe(true)
     const kratos = report.services.find((s) => s.name === 'kratos')
-    expect(kratos).toMatchObject({state: 'ready', health: 'ready', version: 'v1.3.1', ports: {public: ports.kratosPublic, admin: ports.kratosAdmin}})
+    expect(kratos).toMatchObject({state: 'ready', health: 'ready', version: 'v26.2.0', ports: {public: ports.kratosPublic, admin: ports.kratosAdmin}})
     expect(kratos?.pid).toBeGreaterThan(0)
     expect(report.services.find((s) => s.name === 'batch-auth')?.version).toMatch(/^iam \d+\.\d+\.\d+/)
     const env = await runIam(['status', '-o', 'env'], {cwd: dir})

@@ -67,8 +67,8 @@ describe('status table', () => {
       project: 'demo',
       healthy: false,
       services: [
-        {name: 'kratos', state: 'ready', pid: 101, ports: {public: 4433, admin: 4434}, urls: {}, version: 'v1.3.1', health: 'ready'},
-        {name: 'keto', state: 'crashed', pid: 102, ports: {read: 4466}, urls: {}, version: 'v0.14.0', health: 'process 102 is gone'},
+        {name: 'kratos', state: 'ready', pid: 101, ports: {public: 4433, admin: 4434}, urls: {}, version: 'v26.2.0', health: 'ready'},
+        {name: 'keto', state: 'crashed', pid: 102, ports: {read: 4466}, urls: {}, version: 'v26.2.0', health: 'process 102 is gone'},
       ],
     }
     const text = formatStatusTable(report)

@@ -1,4 +1,5 @@
 import {parse} from 'yaml'
+import {ORY_VERSION} from '../../src/ory/servers.js'
 import {describe, expect, it} from 'vitest'
 
 import {renderKetoConfig, renderKetoNamespaces} from '../../src/templates/keto.js'
@@ -20,7 +21,7 @@ describe('keto.yml', () => {
     })
   })
 
-  for (const version of ['v0.14.0', 'v26.2.0']) {
+  for (const version of [ORY_VERSION]) {
     it(`validates against the Keto ${version} config schema (DSN from env)`, () => {
       expect(oryConfigErrors('keto', version, {...parse(renderKetoConfig(testConfig())), dsn: 'memory'})).toEqual([])
     })

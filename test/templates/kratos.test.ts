@@ -1,4 +1,5 @@
 import {parse} from 'yaml'
+import {ORY_VERSION} from '../../src/ory/servers.js'
 import {describe, expect, it} from 'vitest'
 
 import {kratosEnv} from '../../src/project/env.js'
@@ -92,7 +93,7 @@ describe('kratos.yml', () => {
     expect(renderKratosConfig(testConfig())).toBe(renderKratosConfig(testConfig()))
   })
 
-  for (const version of ['v1.3.1', 'v26.2.0']) {
+  for (const version of [ORY_VERSION]) {
     for (const roles of [true, false]) {
       it(`validates against the Kratos ${version} config schema as the server sees it (roles ${roles})`, () => {
         const config = testConfig((c) => (c.roles.enabled = roles))
