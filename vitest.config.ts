@@ -9,5 +9,11 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     reporters: ['default'],
+    env: {
+      // Every Kratos the suite starts (harness, iam up, compose-free smoke) inherits this: the suite talks to
+      // loopback only, and without internet Kratos' Have I Been Pwned lookup stalls each registration ~15 s.
+      // iam.yaml's own switch (kratos.passwordBreachCheck) is tested in test/templates/kratos.test.ts.
+      SELFSERVICE_METHODS_PASSWORD_CONFIG_HAVEIBEENPWNED_ENABLED: 'false',
+    },
   },
 })

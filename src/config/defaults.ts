@@ -64,6 +64,7 @@ export function defaultConfig(project: string, basis: DefaultBasis = {}): IamCon
       allowedReturnUrls: [uiUrl],
       traits: {name: true},
       methods: {password: true, code: false},
+      passwordBreachCheck: true,
       smtpUrl: `smtp://127.0.0.1:${ports.mailSmtp}/?disable_starttls=true`,
       fromAddress: 'no-reply@example.com',
     },

@@ -33,6 +33,11 @@ export interface KratosConfig {
   /** Identity traits beyond the always-required email. */
   traits: {name: boolean}
   methods: {password: boolean; code: boolean}
+  /**
+   * Ask Have I Been Pwned's range API (k-anonymity: only a hash prefix leaves) whether a new password is breached.
+   * Without internet each such password waits for the lookup to time out, so machines without it turn it off.
+   */
+  passwordBreachCheck: boolean
   /** SMTP connection URI; default points at the bundled mail catcher. May be ${ENV_VAR}. */
   smtpUrl: string
   /** Sender address for courier mails. */

@@ -15,6 +15,7 @@ export interface RawConfig {
     allowedReturnUrls?: string[]
     traits?: {name?: boolean}
     methods?: {password?: boolean; code?: boolean}
+    passwordBreachCheck?: boolean
     smtpUrl?: string
     fromAddress?: string
   }
@@ -75,6 +76,7 @@ export function toModel(raw: RawConfig): IamConfig {
       allowedReturnUrls: [...(k.allowedReturnUrls ?? d.kratos.allowedReturnUrls)],
       traits: {...d.kratos.traits, ...k.traits},
       methods: {...d.kratos.methods, ...k.methods},
+      passwordBreachCheck: k.passwordBreachCheck ?? d.kratos.passwordBreachCheck,
       smtpUrl: k.smtpUrl ?? d.kratos.smtpUrl,
       fromAddress: k.fromAddress ?? d.kratos.fromAddress,
     },

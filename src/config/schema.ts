@@ -55,6 +55,7 @@ export const iamConfigJsonSchema = {
         allowedReturnUrls: {type: 'array', items: str('An allowed return URL. May be ${VAR}.'), description: 'URLs Kratos may redirect to after a flow.'},
         traits: object({name: bool('Ask for an optional `name` trait besides the required email.')}),
         methods: object({password: bool('Password login.'), code: bool('One-time code login by email.')}),
+        passwordBreachCheck: bool("Check new passwords against Have I Been Pwned's range API (needs internet; off where there is none)."),
         smtpUrl: str('SMTP connection URI for courier mails. May be ${VAR}.'),
         fromAddress: str('Sender address of courier mails.'),
       }),

@@ -116,6 +116,7 @@ const INLINE: Record<string, Record<string, string>> = {
     allowedReturnUrls: 'where Kratos may redirect after a flow',
     traits: 'email is always required; name is optional',
     methods: 'login methods',
+    passwordBreachCheck: 'ask Have I Been Pwned about new passwords (needs internet; false where there is none)',
     smtpUrl: 'the bundled mail catcher; e.g. ${SMTP_URL} elsewhere',
     fromAddress: 'sender of verification and recovery mails',
   },

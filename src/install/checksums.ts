@@ -9,10 +9,10 @@ import type {OryServer} from '../ory/servers.js'
 
 /**
  * Pinned checksums, keyed `<server>@<version>/<archive file name>` (Ory's asset name, e.g.
- * `kratos@v1.3.1/kratos_1.3.1-linux_sqlite_64bit.tar.gz`). Values must be copied from the `checksums.txt` Ory
- * publishes (and cosign-signs) on the release page. None are pinned yet: the machines this was built on cannot
- * reach GitHub, and a checksum we never verified ourselves would defeat the point, so until entries are added the
- * release-archive source needs --sha256 or --checksums.
+ * `kratos@v26.2.0/kratos_26.2.0-linux_sqlite_64bit.tar.gz`). Values must be copied from the `checksums.txt` Ory
+ * publishes (and cosign-signs) on the release page. None are pinned: the machines this was built on cannot reach
+ * GitHub, and a checksum we never verified ourselves would defeat the point. Without one, the archive is checked
+ * against the `checksums.txt` the release publishes beside it (release.ts), or --sha256 / --checksums.
  */
 export const PINNED_SHA256: Readonly<Record<string, string>> = {}
 

@@ -2,7 +2,7 @@
  * The id_token signing JWKS file (`ory/oathkeeper/jwks.json`): a private-only JSON Web Key Set that Oathkeeper's
  * id_token mutator reads, plus iam's key metadata.
  *
- * Two facts of Oathkeeper v0.40.9 (credentials/signer_default.go, verified against the real binary in
+ * Two facts of Oathkeeper v26.2.0 (credentials/signer_default.go, unchanged since v0.40.9; verified against the real binary in
  * test/keys/rotation.test.ts) shape the file:
  * - in a private-only JWKS the LAST private key signs, so the signing key is always the last entry and retired keys
  *   precede it, oldest first;

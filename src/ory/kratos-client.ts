@@ -18,7 +18,7 @@ export interface Identity {
   [key: string]: unknown
 }
 
-/** RFC 6902 operation; Kratos v1.3.1 accepts only add, remove and replace (`test` is refused). */
+/** RFC 6902 operation; Kratos (v1.3.1 and v26.2.0) accepts only add, remove and replace (`test` is refused). */
 export interface JsonPatchOp {
   op: 'add' | 'remove' | 'replace'
   path: string

@@ -90,8 +90,8 @@ function baseEnv(o: LaunchOptions, server: OryServer): Record<string, string> {
 export function migrationSpec(server: OryServer, o: LaunchOptions): ProcessSpec | undefined {
   switch (server) {
     case 'kratos':
-      // -e reads env DSN, falling back to the config's `dsn`.
-      return {command: o.binary, args: ['migrate', 'sql', '-e', '--yes', '-c', o.configPath], env: baseEnv(o, server)}
+      // `migrate sql up` (the bare `migrate sql` is deprecated on v26); -e reads env DSN, falling back to the config's `dsn`.
+      return {command: o.binary, args: ['migrate', 'sql', 'up', '-e', '--yes', '-c', o.configPath], env: baseEnv(o, server)}
     case 'keto':
       return {command: o.binary, args: ['migrate', 'up', '--yes', '-c', o.configPath], env: baseEnv(o, server)}
     case 'oathkeeper':
@@ -120,7 +120,7 @@ export const ORY_API_PORTS = {
  * The /health/ready URLs to wait for. Kratos and Keto answer on each API port; Oathkeeper only on its API port
  * (the proxy forwards everything else to rules).
  */
-// Oathkeeper v0.40.9 answers /health/ready with 500 "The requested resource could not be found" for as long as its
+// Oathkeeper (v0.40.9 and still v26.2.0) answers /health/ready with 503 "The requested resource could not be found" for as long as its
 // access rules are empty: a config with no rule never becomes ready (it does as soon as a rule file gains a rule).
 export function healthUrls(server: OryServer, urls: Record<string, string>): string[] {
   const names = server === 'oathkeeper' ? ['api'] : Object.keys(ORY_API_PORTS[server])
@@ -188,7 +188,7 @@ export async function waitForReady(url: string, o: WaitForReadyOptions): Promise
 }
 
 /**
- * Log lines after which a server will never become ready even though its process may keep running: Keto v0.14.0
+ * Log lines after which a server will never become ready even though its process may keep running: Keto (seen on v0.14.0)
  * logs `unable to listen on "…": bind: address already in use` for one API and then hangs instead of exiting.
  * Returns the offending line so callers can fail fast (and kill the process) instead of waiting out a timeout.
  */

@@ -110,7 +110,7 @@ export function renderCompose(config: IamConfig, ctx: ComposeContext): string {
   const services: Record<string, Record<string, unknown>> = {
     'kratos-migrate': {
       image: `oryd/kratos:${oryVersion}`,
-      command: ['migrate', 'sql', '-e', '--yes', '-c', '/etc/config/kratos/kratos.yml'],
+      command: ['migrate', 'sql', 'up', '-e', '--yes', '-c', '/etc/config/kratos/kratos.yml'],
       working_dir: '/etc/config/kratos',
       env_file: ['../.env'],
       environment: kratosEnv,

@@ -1,5 +1,5 @@
 /**
- * Keto: keto.yml and the Ory Permission Language namespaces. Keto v0.14.0 reads OPL from
+ * Keto: keto.yml and the Ory Permission Language namespaces. Keto (v26.2.0, as v0.14.0 before it) reads OPL from
  * `namespaces: {location: file://…}` (verified against the real server); the DSN comes from env `DSN`.
  */
 import type {IamConfig} from '../config/model.js'

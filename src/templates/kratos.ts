@@ -5,7 +5,7 @@
  * upper-cased, `.` → `_`; a string-list key takes a plain value or a JSON array), so the runtime passes
  * SECRETS_COOKIE / SECRETS_CIPHER / SECRETS_DEFAULT, DSN, COURIER_SMTP_CONNECTION_URI (when smtpUrl is a ${VAR}) and,
  * when roles are enabled, the flows' whole `after` sections as JSON objects (SELFSERVICE_FLOWS_LOGIN_AFTER,
- * SELFSERVICE_FLOWS_REGISTRATION_AFTER). Verified against the real Kratos v1.3.1: a list-typed key given as env
+ * SELFSERVICE_FLOWS_REGISTRATION_AFTER). Verified against the real Kratos (v1.3.1, and v26.2.0 in the suite): a list-typed key given as env
  * (…_AFTER_HOOKS) arrives as a string and fails validation, an object-typed key is decoded as JSON, and env replaces
  * the key whole — so the section carrying the web hook secret is passed whole. kratos.yml holds the same sections
  * with a placeholder secret, so a server started without that env fails loudly (the role webhook answers 401 and the
@@ -100,7 +100,7 @@ export function renderKratosConfig(config: IamConfig): string {
       default_browser_return_url: baseUrl(kratos.uiUrl),
       allowed_return_urls: [...kratos.allowedReturnUrls],
       methods: {
-        password: {enabled: kratos.methods.password},
+        password: {enabled: kratos.methods.password, config: {haveibeenpwned_enabled: kratos.passwordBreachCheck}},
         // Recovery and verification send codes, so the code method stays enabled; `methods.code` turns on
         // passwordless login and registration with it.
         code: {enabled: true, passwordless_enabled: kratos.methods.code},

@@ -1,7 +1,7 @@
 /**
  * Oathkeeper: oathkeeper.yml and the access rules, one rule per iam.yaml route. Pure functions of the config.
  *
- * Design choices (each verified against the real Oathkeeper v0.40.9 in test/project/*.real.test.ts):
+ * Design choices (each verified against the real Oathkeeper v26.2.0 in test/project/*.real.test.ts and test/gateway/):
  * - Matching strategy regexp, although iam.yaml matches are written in Oathkeeper's glob syntax: a `{param}` is one
  *   non-empty path segment, which may contain dots (`acme.com`, `report.pdf`), and Oathkeeper's glob strategy cannot
  *   say that (it compiles globs with `.` and `/` as separators, so `*` stops at a dot, and `<[^/]+>` is not a glob).

@@ -159,7 +159,7 @@ export interface PlannedPort {
 
 /**
  * Before anything starts: every port must be free, otherwise PORT_IN_USE (exit 3) names each taken port, its service
- * and the owning process when it can be found. Check before starting a server: Keto v0.14.0 does not exit when one of
+ * and the owning process when it can be found. Check before starting a server: Keto (seen on v0.14.0) does not exit when one of
  * its ports is taken, it hangs until stopped, so a bind failure would otherwise surface only as a readiness timeout.
  */
 export async function assertPortsFree(ports: PlannedPort[]): Promise<void> {

@@ -170,7 +170,7 @@ export interface StartOathkeeperOptions {
 
 export async function startOathkeeper(o: StartOathkeeperOptions): Promise<ServerHandle & HarnessDetails & {urls: {proxy: string; api: string}}> {
   if (o.rules.length === 0) {
-    // Oathkeeper v0.40.9 never reports ready without a rule; fail now rather than after the readiness timeout.
+    // Oathkeeper (v26.2.0 as v0.40.9) never reports ready without a rule; fail now rather than after the readiness timeout.
     throw new Error('startOathkeeper: pass at least one access rule (Oathkeeper never reports /health/ready with no rules)')
   }
   const handle = await startOnFreePorts('oathkeeper', ['proxy', 'api', 'prometheus'] as const, async (dir, ports) => {

@@ -39,7 +39,7 @@ describe('launch specs', () => {
   it('migrates Kratos and Keto (DSN as env), not Oathkeeper', () => {
     expect(migrationSpec('kratos', o)).toEqual({
       command: '/bin/x',
-      args: ['migrate', 'sql', '-e', '--yes', '-c', '/c/x.yml'],
+      args: ['migrate', 'sql', 'up', '-e', '--yes', '-c', '/c/x.yml'],
       env: {SQA_OPT_OUT: 'true', DSN: o.dsn},
     })
     expect(migrationSpec('keto', o)?.args).toEqual(['migrate', 'up', '--yes', '-c', '/c/x.yml'])

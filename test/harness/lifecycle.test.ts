@@ -175,7 +175,7 @@ describe('harness lifecycle', () => {
     expect((error as Error).message).toMatch(/no_such_handler/)
   })
 
-  it('refuses an Oathkeeper without rules at once (v0.40.9 would never report ready)', async () => {
+  it('refuses an Oathkeeper without rules at once (Oathkeeper would never report ready)', async () => {
     await expect(startOathkeeper({rules: []})).rejects.toThrow(/at least one access rule/)
   })
 

@@ -54,7 +54,9 @@ export interface ManagedServerOptions {
  */
 function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {}
-  for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'LC_ALL', 'TZ', 'SSL_CERT_FILE', 'SSL_CERT_DIR']) {
+  // The one Ory key passed through: vitest.config.ts turns Kratos' Have I Been Pwned lookup off for the whole suite
+  // (loopback only; offline each registration would wait ~15 s for it).
+  for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'LC_ALL', 'TZ', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'SELFSERVICE_METHODS_PASSWORD_CONFIG_HAVEIBEENPWNED_ENABLED']) {
     const value = process.env[key]
     if (value !== undefined) env[key] = value
   }

@@ -73,7 +73,7 @@ describe('native runtime: up, status, proxy, crash, down (real servers)', () => 
     expect(env.stdout).toContain(`KETO_WRITE_URL=http://127.0.0.1:${ports.ketoWrite}\n`)
     expect(env.stdout).toContain(`OATHKEEPER_PROXY_URL=http://127.0.0.1:${ports.oathkeeperProxy}\n`)
     const table = await runIam(['status'], {cwd: dir})
-    expect(table.stdout).toMatch(/^oathkeeper\s+ready\s+\d+\s+proxy:\d+ api:\d+\s+v0\.40\.9\s+ready$/m)
+    expect(table.stdout).toMatch(/^oathkeeper\s+ready\s+\d+\s+proxy:\d+ api:\d+\s+v26\.2\.0\s+ready$/m)
   })
 
   it('a request through the Oathkeeper proxy reaches the upstream with a minted id_token', async () => {

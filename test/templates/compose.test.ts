@@ -37,7 +37,7 @@ describe('compose.yaml', () => {
     expect(doc.services.kratos.image).toBe('oryd/kratos:v26.2.0')
     expect(doc.services.keto.image).toBe('oryd/keto:v26.2.0')
     expect(doc.services.oathkeeper.image).toBe('oryd/oathkeeper:v26.2.0')
-    expect(doc.services['kratos-migrate'].command.slice(0, 2)).toEqual(['migrate', 'sql'])
+    expect(doc.services['kratos-migrate'].command.slice(0, 3)).toEqual(['migrate', 'sql', 'up'])
     expect(doc.services.kratos.depends_on['kratos-migrate']).toEqual({condition: 'service_completed_successfully'})
     expect(doc.services.keto.depends_on['keto-migrate']).toEqual({condition: 'service_completed_successfully'})
     expect(doc.services.oathkeeper.depends_on.kratos).toEqual({condition: 'service_healthy'})

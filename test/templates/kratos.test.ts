@@ -34,7 +34,10 @@ describe('kratos.yml', () => {
     expect(doc.selfservice.allowed_return_urls).toEqual(['http://127.0.0.1:3000/'])
     expect(doc.selfservice.flows.login.ui_url).toBe('http://127.0.0.1:3000/login')
     expect(doc.selfservice.flows.registration.ui_url).toBe('http://127.0.0.1:3000/registration')
-    expect(doc.selfservice.methods.password).toEqual({enabled: true})
+    // The breach check is on by default (production), and iam.yaml can turn it off for machines without internet.
+    expect(doc.selfservice.methods.password).toEqual({enabled: true, config: {haveibeenpwned_enabled: true}})
+    const off = parse(renderKratosConfig(testConfig((c) => (c.kratos.passwordBreachCheck = false)))) as Doc
+    expect(off.selfservice.methods.password).toEqual({enabled: true, config: {haveibeenpwned_enabled: false}})
     expect(doc.identity).toEqual({default_schema_id: 'default', schemas: [{id: 'default', url: 'file://./identity.schema.json'}]})
     expect(doc.courier.smtp).toEqual({connection_uri: 'smtp://127.0.0.1:11025/?disable_starttls=true', from_address: 'no-reply@example.com'})
   })

@@ -5,7 +5,7 @@ import type {BatchAuthServer} from '../../../src/servers/batch-auth/index.js'
 import {startKeto} from '../../harness/index.js'
 import {postJson, putTuples, rel, startTestBatchAuth, waitFor} from './helpers.js'
 
-// Against the REAL Keto v0.14.0 with its batch limit at 10.
+// Against the REAL Keto v26.2.0 with its batch limit at 10.
 let keto: Awaited<ReturnType<typeof startKeto>>
 let server: BatchAuthServer
 const TIMEOUT_MS = 1500
@@ -64,7 +64,7 @@ describe('batch-auth against real Keto', () => {
     const r = await check([rel('NoSuchNamespace', 'x', 'member', 'alice'), rel('Tenant', 't2', 'member', 'alice')])
     expect(r.status).toBe(403)
     expect(r.body.results?.[0]?.allowed).toBe(false)
-    // Keto v0.14.0 words an unknown namespace as a missing resource.
+    // Keto (v0.14.0 and v26.2.0) words an unknown namespace as a missing resource.
     expect(r.body.results?.[0]?.error).toMatch(/could not be found/)
     expect(r.body.results?.[1]).toEqual({allowed: false})
   })
