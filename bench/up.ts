@@ -21,7 +21,7 @@ import {renderProject} from '../src/project/render.js'
 import {readSecrets} from '../src/project/secrets.js'
 import {oryConfigPath} from '../src/runtime/paths.js'
 import {isRecordAlive, readPidRecords} from '../src/runtime/pidfile.js'
-import {planServices} from '../src/runtime/services.js'
+import {planServices} from '../src/plan/services.js'
 import {freeProjectPorts as freePorts} from '../test/harness/stack.js'
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3)

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {stackDirFlag} from '../cli/flags.js'
-import type {Endpoint} from '../runtime/services.js'
+import type {Endpoint} from '../plan/services.js'
 import type {StatusReport} from '../runtime/types.js'
 
 export type StatusResult = StatusReport & {endpoints: Endpoint[]}
@@ -29,7 +29,7 @@ Exit code: 0 when every service is ready, 1 otherwise (so \`iam status && run-te
   }
 
   async run(): Promise<StatusResult> {
-    const [{openRuntime}, {endpoints}, fmt] = await Promise.all([import('../runtime/open.js'), import('../runtime/services.js'), import('../ui/status-format.js')])
+    const [{openRuntime}, {endpoints}, fmt] = await Promise.all([import('../runtime/open.js'), import('../plan/services.js'), import('../ui/status-format.js')])
     const opened = await openRuntime(this.flags.dir, this.flags.runtime ? {override: this.flags.runtime} : {})
     const report = await opened.runtime.status()
     const list = endpoints(opened.config, {runtime: report.runtime})

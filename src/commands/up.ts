@@ -4,7 +4,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {stackDirFlag} from '../cli/flags.js'
 import {IamError} from '../errors.js'
 import type {IamConfig} from '../config/model.js'
-import type {Endpoint} from '../runtime/services.js'
+import type {Endpoint} from '../plan/services.js'
 import type {RuntimeKind, StatusReport} from '../runtime/types.js'
 import type {SeedReport} from '../seed/apply.js'
 
@@ -55,7 +55,7 @@ Runtime: --runtime, else IAM_RUNTIME, else iam.yaml \`runtime\`; auto = compose 
       import('../config/load.js'),
       import('../project/render.js'),
       import('../runtime/open.js'),
-      import('../runtime/services.js'),
+      import('../plan/services.js'),
       import('../ui/progress.js'),
       import('../ui/status-format.js'),
     ])

@@ -23,7 +23,7 @@ import {readRuntimeMarker} from '../runtime/marker.js'
 import {openRuntime} from '../runtime/open.js'
 import {runtimePaths} from '../runtime/paths.js'
 import {selectRuntime, type RuntimeSelection} from '../runtime/select.js'
-import {planServices, plannedPorts} from '../runtime/services.js'
+import {planServices, plannedPorts} from '../plan/services.js'
 import {readTextIfExists} from '../util/fs.js'
 import {assertPortsFree} from '../util/ports.js'
 

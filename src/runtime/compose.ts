@@ -13,7 +13,7 @@ import {environmentError, ExitCode, IamError} from '../errors.js'
 import {writeRuntimeMarker} from './marker.js'
 import {runtimePaths, type RuntimePaths} from './paths.js'
 import {assertPortsFree} from '../util/ports.js'
-import {planServices, plannedPorts} from './services.js'
+import {planServices, plannedPorts} from '../plan/services.js'
 import type {LogsOptions, Runtime, RuntimeEvent, ServiceStatus, ServiceStateName, StartOptions, StartResult, StatusReport, StopOptions, StopResult} from './types.js'
 
 export type ContainerEngine = 'docker' | 'podman'

@@ -24,7 +24,7 @@ import {oryConfigPath, runtimePaths, type RuntimePaths} from './paths.js'
 import {isRecordAlive, processStartTime, readPidRecords, removePidRecord, terminate, writePidRecord, type PidRecord} from './pidfile.js'
 import {writeRuntimeMarker} from './marker.js'
 import {assertPortsFree} from '../util/ports.js'
-import {planServices, plannedPorts, type ServiceDef} from './services.js'
+import {embeddedServeArgs, isEmbeddedService, loopbackTarget, planServices, plannedPorts, type ServiceDef} from '../plan/services.js'
 import type {
   LogsOptions,
   Runtime,
@@ -340,18 +340,8 @@ export class NativeRuntime implements Runtime {
       const withEnv = (spec: ProcessSpec): ProcessSpec => ({...spec, env: {...env, ...spec.env}})
       return {...(migrate ? {migrate: withEnv(migrate)} : {}), serve: withEnv(serve), cwd: dirname(configPath)}
     }
-    const cfg = this.o.config
-    const url = (port: number): string => `http://127.0.0.1:${port}`
-    const commands: Record<string, string[]> = {
-      mail: ['serve', 'mail', '--smtp-port', String(cfg.ports.mailSmtp), '--port', String(cfg.ports.mailUi)],
-      'batch-auth': ['serve', 'batch-auth', '--port', String(cfg.ports.batchAuth), '--keto-read-url', url(cfg.ports.ketoRead)],
-      'role-webhook': [
-        'serve', 'role-webhook', '--port', String(cfg.ports.roleWebhook), '--kratos-admin-url', url(cfg.ports.kratosAdmin), '--keto-read-url', url(cfg.ports.ketoRead),
-        ...(cfg.roles.strict ? ['--strict'] : []),
-      ],
-    }
-    const args = commands[def.name]
-    if (args === undefined) throw new Error(`no command for the embedded service ${def.name}`)
+    if (!isEmbeddedService(def.name)) throw new Error(`no command for the embedded service ${def.name}`)
+    const args = embeddedServeArgs(this.o.config, def.name, loopbackTarget(this.o.config))
     return {serve: {command: process.execPath, args: [this.o.iamBin ?? IAM_CLI_ENTRY, ...args], env}, cwd: this.o.projectDir}
   }
 

@@ -12,6 +12,7 @@
  * (COMPOSE_ENV_FILE_ARGS). `${NAME:?…}` makes compose refuse to start when one is missing.
  */
 import type {IamConfig} from '../config/model.js'
+import {embeddedServeArgs, type EmbeddedTarget} from '../plan/services.js'
 import {LAYOUT, SERVER_RELATIVE} from '../project/layout.js'
 import {isEnvRef, kratosAfterHooks} from './kratos.js'
 import {oathkeeperConfigObject} from './oathkeeper.js'
@@ -26,6 +27,11 @@ export interface ComposeContext {
   /** Version of this package (iam-stack on npm) the batch-auth and role-webhook services run. */
   packageVersion: string
   packageName?: string
+}
+
+/** Where iam's servers listen and reach Keto and Kratos inside compose: all interfaces, service names. */
+export function composeTarget(config: IamConfig): EmbeddedTarget {
+  return {host: '0.0.0.0', ketoReadUrl: `http://keto:${config.ports.ketoRead}`, kratosAdminUrl: `http://kratos:${config.ports.kratosAdmin}`}
 }
 
 /** Compose project name: lowercase letters, digits, `-` and `_`, starting with a letter or digit. */
@@ -88,6 +94,8 @@ export function renderOathkeeperComposeConfig(config: IamConfig): string {
 export function renderCompose(config: IamConfig, ctx: ComposeContext): string {
   const {ports, oryVersion} = config
   const pkg = `${ctx.packageName ?? 'iam-stack'}@${ctx.packageVersion}`
+  const npxIam = ['npx', '--yes', `--package=${pkg}`, 'iam']
+  const target = composeTarget(config)
   const hooks = kratosAfterHooks(config, {webhookBaseUrl: `http://role-webhook:${ports.roleWebhook}`, secret: '${ROLE_WEBHOOK_SECRET:?run iam render}'})
   const smtpUrl = composeSmtpUrl(config)
   const kratosEnv: Record<string, string> = {
@@ -152,11 +160,7 @@ export function renderCompose(config: IamConfig, ctx: ComposeContext): string {
     },
     'batch-auth': {
       image: NODE_IMAGE,
-      command: [
-        'npx', '--yes', `--package=${pkg}`, 'iam', 'serve', 'batch-auth',
-        '--host', '0.0.0.0', '--port', String(ports.batchAuth),
-        '--keto-read-url', `http://keto:${ports.ketoRead}`, '--max-batch', String(config.keto.maxBatchCheckSize),
-      ],
+      command: [...npxIam, ...embeddedServeArgs(config, 'batch-auth', target)],
       ports: [published(ports.batchAuth)],
       depends_on: {keto: {condition: 'service_healthy'}},
       healthcheck: healthcheck(`http://127.0.0.1:${ports.batchAuth}/health/alive`),
@@ -188,12 +192,7 @@ export function renderCompose(config: IamConfig, ctx: ComposeContext): string {
   if (config.roles.enabled) {
     services['role-webhook'] = {
       image: NODE_IMAGE,
-      command: [
-        'npx', '--yes', `--package=${pkg}`, 'iam', 'serve', 'role-webhook',
-        '--host', '0.0.0.0', '--port', String(ports.roleWebhook),
-        '--kratos-admin-url', `http://kratos:${ports.kratosAdmin}`, '--keto-read-url', `http://keto:${ports.ketoRead}`,
-        ...(config.roles.strict ? ['--strict'] : []),
-      ],
+      command: [...npxIam, ...embeddedServeArgs(config, 'role-webhook', target)],
       // ROLE_WEBHOOK_SECRET comes from the project's .env.
       env_file: ['../.env'],
       ports: [published(ports.roleWebhook)],

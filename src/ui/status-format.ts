@@ -1,5 +1,5 @@
 /** Pure text renderers for `iam status` and the summary `iam up` prints. Never prints secret values. */
-import type {Endpoint} from '../runtime/services.js'
+import type {Endpoint} from '../plan/services.js'
 import type {StatusReport} from '../runtime/types.js'
 
 /** Left-aligned columns separated by two spaces; the header row first. */

@@ -1,10 +1,10 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../cli/base-command.js'
-import {portValue, positiveInt} from '../../cli/flags.js'
+import {positiveInt} from '../../cli/flags.js'
+import {ServeCommand, serveFlags} from '../../cli/serve-command.js'
 import {usageError} from '../../errors.js'
 import {parseDuration} from '../../config/duration.js'
-import {createLogger, exitOnSignals, parseByteSize, parseLogLevel} from '../../servers/http/index.js'
+import {parseByteSize} from '../../servers/http/index.js'
 import {BATCH_AUTH_DEFAULTS, startBatchAuth, type BatchAuthOptions} from '../../servers/batch-auth/index.js'
 
 /** The iam.yaml values batch-auth takes defaults from (a subset of IamConfig). */
@@ -30,7 +30,7 @@ function duration(name: string, value: string | undefined, allowZero = false): n
   return ms
 }
 
-export default class ServeBatchAuth extends BaseCommand<typeof ServeBatchAuth> {
+export default class ServeBatchAuth extends ServeCommand<typeof ServeBatchAuth> {
   static override description = `Run batch-auth: OR-authorization over Keto's batch check, for Oathkeeper's remote_json authorizer.
 
 POST / (or /check) with {"tuples": [...]} (Keto's batch check body) answers 200 when any tuple is allowed, 403 when
@@ -48,11 +48,8 @@ Decision cache (--cache-ttl, off by default): a permission revoked in Keto stays
     '<%= config.bin %> serve batch-auth --config . --max-tuples 50 --cache-ttl 5s',
   ]
 
-  static override enableJsonFlag = false
-
   static override flags = {
-    port: Flags.integer({description: `Port to listen on [default: ports.batchAuth or ${BATCH_AUTH_DEFAULTS.port}].`, env: 'IAM_BATCH_AUTH_PORT'}),
-    host: Flags.string({description: `Address to listen on [default: ${BATCH_AUTH_DEFAULTS.host}].`, env: 'IAM_BATCH_AUTH_HOST'}),
+    ...serveFlags({envPrefix: 'IAM_BATCH_AUTH', defaultHost: BATCH_AUTH_DEFAULTS.host, defaultPort: BATCH_AUTH_DEFAULTS.port, portKey: 'ports.batchAuth'}),
     'keto-read-url': Flags.string({description: `Keto read API base URL [default: from ports.ketoRead or ${BATCH_AUTH_DEFAULTS.ketoReadUrl}].`, env: 'IAM_KETO_READ_URL'}),
     timeout: Flags.string({description: 'Deadline for a whole check, all batches included [default: 2s]. The connect timeout is a quarter of it (at most 1s).', env: 'IAM_BATCH_AUTH_TIMEOUT'}),
     'max-body': Flags.string({description: 'Largest request body, e.g. 64kb [default: 64kb]; larger gets 413.', env: 'IAM_BATCH_AUTH_MAX_BODY'}),
@@ -61,8 +58,6 @@ Decision cache (--cache-ttl, off by default): a permission revoked in Keto stays
     'cache-ttl': Flags.string({description: 'Cache decisions per tuple for this long, e.g. 5s [default: 0 = off]. A revoked permission stays allowed up to the TTL.', env: 'IAM_BATCH_AUTH_CACHE_TTL'}),
     'cache-size': Flags.integer({description: `Most cached decisions [default: ${BATCH_AUTH_DEFAULTS.cacheSize}].`, env: 'IAM_BATCH_AUTH_CACHE_SIZE'}),
     connections: Flags.integer({description: `Keep-alive connections to Keto [default: ${BATCH_AUTH_DEFAULTS.connections}].`, env: 'IAM_BATCH_AUTH_CONNECTIONS'}),
-    config: Flags.string({description: 'Project directory (or its iam.yaml) to take the port, Keto URL and batch size from.'}),
-    'log-level': Flags.string({description: 'debug, info, warn or error [default: info].', options: ['debug', 'info', 'warn', 'error'], env: 'IAM_LOG_LEVEL'}),
   }
 
   async run(): Promise<void> {
@@ -78,7 +73,8 @@ Decision cache (--cache-ttl, off by default): a permission revoked in Keto stays
     } catch {
       throw usageError('INVALID_FLAG', `--keto-read-url must be an http(s) URL, got "${ketoReadUrl}".`)
     }
-    const port = portValue('port', f.port ?? fromConfig.port ?? d.port)
+    const port = this.resolvePort(f.port, fromConfig.port, d.port)
+    const logger = this.createLogger('batch-auth', f['log-level'])
     const options: BatchAuthOptions = {
       host: f.host ?? d.host,
       port,
@@ -90,11 +86,12 @@ Decision cache (--cache-ttl, off by default): a permission revoked in Keto stays
       cacheTtlMs: duration('cache-ttl', f['cache-ttl'], true) ?? d.cacheTtlMs,
       cacheSize: positiveInt('cache-size', f['cache-size']) ?? d.cacheSize,
       connections: positiveInt('connections', f.connections) ?? d.connections,
-      logger: createLogger({level: parseLogLevel(f['log-level']), base: {service: 'batch-auth'}}),
+      logger,
     }
-    const server = await startBatchAuth(options)
-    exitOnSignals(() => server.close(), {logger: options.logger!})
-    // Keep the command alive until a signal ends the process.
-    await new Promise<never>(() => {})
+    await this.serve(() => startBatchAuth(options), {
+      logger,
+      portMessage: (code) => `Cannot listen on ${options.host}:${port} (${code}).`,
+      suggestion: 'Stop what uses the port, or pass --port (and point the remote_json authorizer at the new one).',
+    })
   }
 }

@@ -1,13 +1,13 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../cli/base-command.js'
-import {serveUntilSignal} from '../../cli/serve.js'
+import {ServeCommand, serveFlags} from '../../cli/serve-command.js'
+import {parseDuration} from '../../config/duration.js'
+import {usageError} from '../../errors.js'
 import {resolveOryContext} from '../../seed/context.js'
-import {createLogger, parseLogLevel} from '../../servers/http/index.js'
 import {loadWebhookSecret, WEBHOOK_SECRET_ENV, WEBHOOK_SECRET_HEADER} from '../../servers/role-webhook/secret.js'
 import {HOOK_PATH, INJECT_ROLES_PATH, startRoleWebhook} from '../../servers/role-webhook/server.js'
 
-export default class ServeRoleWebhook extends BaseCommand<typeof ServeRoleWebhook> {
+export default class ServeRoleWebhook extends ServeCommand<typeof ServeRoleWebhook> {
   static override description = `Run the role webhook Kratos calls after login and registration.
 
 It reads the identity's roles from Keto (Role:<role>#member@<identity id>, every page) and writes them to
@@ -27,42 +27,44 @@ the identity is stored. If the webhook itself is unreachable, Kratos fails the l
   static override examples = [
     'ROLE_WEBHOOK_SECRET=$(cat .secret) <%= config.bin %> serve role-webhook',
     '<%= config.bin %> serve role-webhook --port 4471 --kratos-admin-url http://127.0.0.1:4434 --keto-read-url http://127.0.0.1:4466 --secret-file ./webhook.secret',
-    '<%= config.bin %> serve role-webhook --strict --timeout 1500',
+    '<%= config.bin %> serve role-webhook --strict --timeout 1500ms',
   ]
 
   static override flags = {
-    port: Flags.integer({description: 'Port to listen on. Default: iam.yaml ports.roleWebhook, else 4471.', min: 0, max: 65535}),
-    host: Flags.string({description: 'Interface to listen on.', default: '127.0.0.1'}),
+    ...serveFlags({envPrefix: 'IAM_ROLE_WEBHOOK', defaultHost: '127.0.0.1', defaultPort: 4471, portKey: 'ports.roleWebhook (of --config, else ./iam.yaml)'}),
     'kratos-admin-url': Flags.string({description: 'Kratos admin API. Default: from iam.yaml ports, else http://127.0.0.1:4434.'}),
     'keto-read-url': Flags.string({description: 'Keto read API. Default: from iam.yaml ports, else http://127.0.0.1:4466.'}),
     strict: Flags.boolean({description: 'Interrupt the Kratos flow when roles cannot be synced (default: let it proceed).'}),
-    timeout: Flags.integer({description: 'Deadline of each call to Keto or Kratos, in milliseconds.', default: 2000, min: 50}),
+    timeout: Flags.string({description: 'Deadline of each call to Keto or Kratos, a duration as in iam.yaml (e.g. 2s, 1500ms) [default: 2s].', env: 'IAM_ROLE_WEBHOOK_TIMEOUT'}),
     'secret-file': Flags.string({description: `File holding the shared secret (default: $${WEBHOOK_SECRET_ENV}).`}),
-    config: Flags.string({description: 'iam.yaml (or its directory) for ports and the roles namespace. Default: ./iam.yaml when present.'}),
+    'roles-namespace': Flags.string({description: 'Keto namespace roles live in. Default: iam.yaml roles.namespace, else Role.'}),
+    'roles-relation': Flags.string({description: 'Relation of a role member. Default: iam.yaml roles.relation, else member.'}),
     'page-size': Flags.integer({description: 'Keto page size when listing roles.', min: 1, max: 1000, hidden: true}),
-    'log-level': Flags.string({description: 'debug | info | warn | error', default: 'info', options: ['debug', 'info', 'warn', 'error']}),
   }
 
   async run(): Promise<void> {
-    const logger = createLogger({level: parseLogLevel(this.flags['log-level']), base: {service: 'role-webhook'}})
+    const logger = this.createLogger('role-webhook', this.flags['log-level'])
+    const timeoutMs = this.flags.timeout === undefined ? 2000 : parseDuration(this.flags.timeout)
+    if (timeoutMs === undefined || timeoutMs < 50) throw usageError('INVALID_FLAG', `--timeout must be a duration of at least 50ms like 2s or 1500ms (as in iam.yaml), got "${this.flags.timeout}".`)
+    const host = this.flags.host ?? '127.0.0.1'
     const secret = await loadWebhookSecret({secretFile: this.flags['secret-file'], warn: (message) => logger.warn(message)})
     const ctx = await resolveOryContext({config: this.flags.config, 'kratos-admin-url': this.flags['kratos-admin-url'], 'keto-read-url': this.flags['keto-read-url']})
-    const port = this.flags.port ?? ctx.config?.ports.roleWebhook ?? 4471
-    await serveUntilSignal(
+    const port = this.resolvePort(this.flags.port, ctx.config?.ports.roleWebhook, 4471)
+    await this.serve(
       () =>
         startRoleWebhook({
-          host: this.flags.host,
+          host,
           port,
           secret,
           kratosAdminUrl: ctx.kratosAdminUrl,
           ketoReadUrl: ctx.ketoReadUrl,
-          shape: ctx.roles,
+          shape: {namespace: this.flags['roles-namespace'] ?? ctx.roles.namespace, relation: this.flags['roles-relation'] ?? ctx.roles.relation},
           strict: this.flags.strict,
-          timeoutMs: this.flags.timeout,
+          timeoutMs,
           pageSize: this.flags['page-size'],
           logger,
         }),
-      {logger, portMessage: (code) => `Cannot listen on ${this.flags.host}:${port} (${code}).`, suggestion: 'Stop what uses the port or pass --port.'},
+      {logger, portMessage: (code) => `Cannot listen on ${host}:${port} (${code}).`, suggestion: 'Stop what uses the port or pass --port.'},
     )
   }
 }

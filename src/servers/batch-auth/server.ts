@@ -19,7 +19,8 @@ import {
   type UpstreamErrorKind,
 } from '../http/index.js'
 import {DecisionCache} from './cache.js'
-import {decide} from './decide.js'
+import {coalesceBatchChecks, DEFAULT_MAX_IN_FLIGHT} from './coalesce.js'
+import {decide, type BatchCheck} from './decide.js'
 import {ketoBatchCheck} from './keto.js'
 import {parseCheckRequest} from './validate.js'
 
@@ -41,6 +42,13 @@ export interface BatchAuthOptions {
   cacheSize: number
   /** Sockets kept open to Keto. */
   connections: number
+  /**
+   * Share Keto calls between concurrent checks (default true): while `maxInFlight` calls run, checks queue and the
+   * next call carries them all (up to `maxBatch` distinct tuples). false: one Keto call per check (and per batch).
+   */
+  coalesce?: boolean
+  /** With `coalesce`: most Keto calls running at once (default 2). */
+  maxInFlight?: number
   logger?: Logger
   /** How long /health/ready reuses one Keto probe. */
   readyCacheMs?: number
@@ -58,6 +66,8 @@ export const BATCH_AUTH_DEFAULTS = {
   cacheTtlMs: 0,
   cacheSize: 10_000,
   connections: 64,
+  coalesce: true,
+  maxInFlight: DEFAULT_MAX_IN_FLIGHT,
 } as const satisfies Omit<BatchAuthOptions, 'logger'>
 
 export interface BatchAuthServer {
@@ -67,6 +77,9 @@ export interface BatchAuthServer {
   /** Graceful: stop accepting, finish in-flight checks, close the Keto pool. */
   close(): Promise<void>
 }
+
+// Tuples / checks per Keto request.
+const SIZE_BUCKETS = [1, 2, 5, 10, 20, 50, 100]
 
 const ERROR_CODES: Record<UpstreamErrorKind, string> = {
   unavailable: 'KETO_UNAVAILABLE',
@@ -92,12 +105,30 @@ export async function startBatchAuth(o: BatchAuthOptions): Promise<BatchAuthServ
   for (const kind of ['keto_unavailable', 'keto_timeout', 'keto_status', 'keto_invalid_response', 'bad_request', 'body_too_large', 'unsupported_media_type']) {
     errorByKind[kind] = errors.labels(kind)
   }
-  const ketoLatency = metrics.histogram('batch_auth_keto_request_duration_seconds', 'Latency of Keto batch check requests.')
+  const ketoLatency = metrics.histogram('batch_auth_keto_request_duration_seconds', 'Latency of Keto batch check requests.').labels()
   const checkLatency = metrics.histogram('batch_auth_check_duration_seconds', 'Latency of whole checks (all batches), Keto errors included.')
   const cache = o.cacheTtlMs > 0 ? new DecisionCache(o.cacheTtlMs, o.cacheSize) : undefined
 
-  const batchCheck = ketoBatchCheck(pool, keto.basePath, (s) => ketoLatency.observe(s))
   const timeoutError = new UpstreamError('timeout', `Keto did not answer within ${o.timeoutMs} ms`)
+  const coalesce = o.coalesce ?? true
+  const maxInFlight = o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT
+  const ketoCheck = ketoBatchCheck(pool, keto.basePath, (s) => ketoLatency.observe(s))
+  let batchCheck: BatchCheck = ketoCheck
+  if (coalesce) {
+    const batchTuples = metrics.histogram('batch_auth_keto_batch_tuples', 'Distinct tuples per Keto batch check request.', {buckets: SIZE_BUCKETS}).labels()
+    const batchChecks = metrics.histogram('batch_auth_keto_batch_checks', 'Checks (requests, or batches of one) answered per Keto request.', {buckets: SIZE_BUCKETS}).labels()
+    // The coalescer owns each check's deadline (a timer per check, as before): no AbortController on the hot path.
+    batchCheck = coalesceBatchChecks(ketoCheck, {
+      maxBatch: o.maxBatch,
+      maxInFlight,
+      timeoutMs: o.timeoutMs,
+      timeoutError,
+      onCall(tuples, checks) {
+        batchTuples.observe(tuples)
+        batchChecks.observe(checks)
+      },
+    })
+  }
 
   // Keto failures come in bursts (Keto down under load): log the first, then at most one line per second with a count.
   let lastErrorLog = 0
@@ -132,15 +163,21 @@ export async function startBatchAuth(o: BatchAuthOptions): Promise<BatchAuthServ
       }
       throw error
     }
-    // The whole-check deadline races the decision; the Keto requests themselves are bounded by the pool's
-    // headers/body timeouts (the same value), so no AbortController/signal is needed on the hot path.
+    // The whole-check deadline: the coalescer's per-check timer, or (without it) a race against the decision. The Keto
+    // requests themselves are bounded by the pool's headers/body timeouts (the same value), so no AbortController or
+    // signal is needed on the hot path.
     let timer: NodeJS.Timeout | undefined
-    const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(reject, o.timeoutMs, timeoutError)
-    })
     let decision
     try {
-      decision = await Promise.race([decide(tuples, {maxBatch: o.maxBatch, batchCheck, cache}), deadline])
+      const decided = decide(tuples, {maxBatch: o.maxBatch, batchCheck, cache})
+      decision = coalesce
+        ? await decided
+        : await Promise.race([
+            decided,
+            new Promise<never>((_resolve, reject) => {
+              timer = setTimeout(reject, o.timeoutMs, timeoutError)
+            }),
+          ])
     } catch (error) {
       const u = classifyUpstreamError(error, 'Keto')
       errorCount.inc()
@@ -191,6 +228,7 @@ export async function startBatchAuth(o: BatchAuthOptions): Promise<BatchAuthServ
     maxBodyBytes: o.maxBodyBytes,
     maxTuples: o.maxTuples,
     maxBatch: o.maxBatch,
+    coalesce: coalesce ? {maxInFlight} : 'off',
     cache: cache ? {ttlMs: o.cacheTtlMs, size: o.cacheSize} : 'off',
   })
 

@@ -40,12 +40,13 @@ async function waitReady(url: string, child: {exitCode: number | null}): Promise
 describe('iam serve role-webhook', {timeout: 180_000}, () => {
   it('refuses to start without a secret, or with a weak one (exit 2)', async () => {
     const env = {ROLE_WEBHOOK_SECRET: ''}
-    const none = await runIam(['serve', 'role-webhook', '--port', '0', '--json'], {cwd: dir, env})
-    expect(none.exitCode).toBe(2)
-    expect((none.json as any).error.code).toBe('WEBHOOK_SECRET_MISSING')
-    const weak = await runIam(['serve', 'role-webhook', '--port', '0', '--json'], {cwd: dir, env: {ROLE_WEBHOOK_SECRET: 'short'}})
-    expect(weak.exitCode).toBe(2)
-    expect((weak.json as any).error.code).toBe('WEBHOOK_SECRET_WEAK')
+    // A server has no --json: its errors are the one `error [CODE]` line and the fix, on stderr.
+    const none = await runIam(['serve', 'role-webhook', '--port', '0'], {cwd: dir, env})
+    expect(none.exitCode, none.output).toBe(2)
+    expect(none.stderr).toContain('error [WEBHOOK_SECRET_MISSING]')
+    const weak = await runIam(['serve', 'role-webhook', '--port', '0'], {cwd: dir, env: {ROLE_WEBHOOK_SECRET: 'short'}})
+    expect(weak.exitCode, weak.output).toBe(2)
+    expect(weak.stderr).toContain('error [WEBHOOK_SECRET_WEAK]')
   })
 
   it('serves the hook with the secret from a file, logs JSON without the secret, and exits 0 on SIGTERM', async () => {

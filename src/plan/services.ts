@@ -1,12 +1,13 @@
 /**
- * Pure: which services a project runs, on which ports, and the endpoints users and CI need. Both runtimes and the
- * status/env output derive from this one plan so they cannot disagree.
+ * Pure: which services a project runs, on which ports, how iam's own servers are launched, and the endpoints users
+ * and CI need. Both runtimes (native and the compose renderer), status and the env output derive from this one plan
+ * so they cannot disagree.
  */
 import {usesMailCatcher} from '../config/mail.js'
 import type {IamConfig} from '../config/model.js'
 import {healthUrls} from '../ory/launch.js'
 import type {OryServer} from '../ory/servers.js'
-import type {ServiceName} from './types.js'
+import type {ServiceName} from '../runtime/types.js'
 
 export interface ServiceDef {
   name: ServiceName
@@ -119,4 +120,49 @@ export function endpoints(config: IamConfig, o: {runtime: 'native' | 'compose'})
 /** Every TCP port the plan listens on, with the service that owns it. */
 export function plannedPorts(services: ServiceDef[]): {service: ServiceName; name: string; port: number}[] {
   return services.flatMap((s) => Object.entries(s.ports).map(([name, port]) => ({service: s.name, name, port})))
+}
+
+/** iam's own servers, launched as `iam serve <name> …` by both runtimes. */
+export const EMBEDDED_SERVICES = ['batch-auth', 'role-webhook', 'mail'] as const
+export type EmbeddedService = (typeof EMBEDDED_SERVICES)[number]
+
+export function isEmbeddedService(name: string): name is EmbeddedService {
+  return (EMBEDDED_SERVICES as readonly string[]).includes(name)
+}
+
+/**
+ * What differs between the runtimes for an embedded server: where it listens and how it reaches Keto and Kratos
+ * (loopback natively, service names inside compose). Everything else comes from iam.yaml alone.
+ */
+export interface EmbeddedTarget {
+  host: string
+  ketoReadUrl: string
+  kratosAdminUrl: string
+}
+
+/** The native runtime's target: loopback listeners and loopback Ory URLs. */
+export function loopbackTarget(config: IamConfig): EmbeddedTarget {
+  return {host: LOOPBACK, ketoReadUrl: url(config.ports.ketoRead), kratosAdminUrl: url(config.ports.kratosAdmin)}
+}
+
+/**
+ * The `iam` arguments that start an embedded server (`serve <name> …`): the one list both runtimes run. Every value
+ * the server needs from iam.yaml is passed explicitly (the compose containers have no iam.yaml to fall back on).
+ * Secrets are not arguments: the role webhook reads ROLE_WEBHOOK_SECRET from its environment.
+ */
+export function embeddedServeArgs(config: IamConfig, service: EmbeddedService, target: EmbeddedTarget): string[] {
+  const p = config.ports
+  switch (service) {
+    case 'batch-auth':
+      return ['serve', 'batch-auth', '--host', target.host, '--port', String(p.batchAuth), '--keto-read-url', target.ketoReadUrl, '--max-batch', String(config.keto.maxBatchCheckSize)]
+    case 'role-webhook':
+      return [
+        'serve', 'role-webhook', '--host', target.host, '--port', String(p.roleWebhook),
+        '--kratos-admin-url', target.kratosAdminUrl, '--keto-read-url', target.ketoReadUrl,
+        '--roles-namespace', config.roles.namespace, '--roles-relation', config.roles.relation,
+        ...(config.roles.strict ? ['--strict'] : []),
+      ]
+    case 'mail':
+      return ['serve', 'mail', '--host', target.host, '--smtp-port', String(p.mailSmtp), '--port', String(p.mailUi)]
+  }
 }
