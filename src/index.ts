@@ -12,4 +12,5 @@ export {
   type ReplayCache,
   type MemoryReplayCacheOptions,
   type AuthenticatedRequest,
+  type Next,
 } from './verifier/index.js'

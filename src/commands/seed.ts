@@ -3,7 +3,8 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {usageError} from '../errors.js'
 import {applySeed, type SeedReport} from '../seed/apply.js'
-import {oryFlags, withOry} from '../seed/cli.js'
+import {oryFlags} from '../cli/flags.js'
+import {withOry} from '../seed/context.js'
 import {formatSeedReport} from '../ui/seed-format.js'
 
 export default class Seed extends BaseCommand<typeof Seed> {

@@ -3,24 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {stackDirFlag} from '../cli/flags.js'
 import {IamError} from '../errors.js'
-import type {IamConfig} from '../config/model.js'
-import type {Endpoint} from '../plan/services.js'
-import type {RuntimeKind, StatusReport} from '../runtime/types.js'
-import type {SeedReport} from '../seed/apply.js'
-
-export interface UpResult {
-  runtime: RuntimeKind
-  reason: string
-  alreadyRunning: boolean
-  started: string[]
-  status: StatusReport
-  endpoints: Endpoint[]
-  /** Path of the file holding the secrets (never their values). */
-  secretsFile: string
-  rendered: {path: string; status: string}[]
-  /** With --seed: what applying iam.yaml's seed: section did (absent when the stack did not become healthy). */
-  seed?: SeedReport
-}
+import type {UpResult} from '../stack/up.js'
 
 export default class Up extends BaseCommand<typeof Up> {
   static override summary = 'Start the Ory stack (Kratos, Keto, Oathkeeper and the embedded servers) and wait until it is ready.'
@@ -50,78 +33,50 @@ Runtime: --runtime, else IAM_RUNTIME, else iam.yaml \`runtime\`; auto = compose 
   }
 
   async run(): Promise<UpResult> {
-    const [{resolve, relative}, {loadConfig}, {renderProject}, {openRuntime}, {endpoints}, {createProgress}, fmt] = await Promise.all([
-      import('node:path'),
-      import('../config/load.js'),
-      import('../project/render.js'),
-      import('../runtime/open.js'),
-      import('../plan/services.js'),
+    const [{up}, {createProgress}, fmt, {formatSeedReport}] = await Promise.all([
+      import('../stack/up.js'),
       import('../ui/progress.js'),
       import('../ui/status-format.js'),
+      import('../ui/seed-format.js'),
     ])
-    const projectDir = resolve(this.flags.dir)
-    const {config} = await loadConfig(projectDir)
-    const report = await renderProject(projectDir, {config})
-    const rendered = report.files.filter((f) => f.status !== 'unchanged').map((f) => ({path: f.path, status: f.status}))
-    for (const f of rendered) {
-      if (f.status === 'hand-edited') this.reporter.warn(`${f.path} was edited by hand; kept as is (\`iam render --force\` overwrites it)`)
-      else this.reporter.step('render', `${f.path} ${f.status}`)
-    }
-    const opened = await openRuntime(projectDir, {config, forStart: true, ...(this.flags.runtime ? {override: this.flags.runtime} : {})})
-    this.reporter.info(`runtime: ${opened.selection.kind}${opened.selection.engine ? ` (${opened.selection.engine})` : ''}: ${opened.selection.reason}`)
-
-    const progress = await createProgress({json: this.jsonEnabled(), quiet: this.flags.quiet})
     const abort = new AbortController()
     const onSignal = (): void =>
       abort.abort(new IamError('INTERRUPTED', 'Interrupted: everything this run started was stopped.', {suggestion: 'Run `iam up` again to start the stack.'}))
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
-    let result
+    let progress: Awaited<ReturnType<typeof createProgress>> | undefined
+    let outcome
     try {
-      result = await opened.runtime.start({timeoutMs: this.flags.timeout * 1000, onEvent: (e) => progress.onEvent(e), signal: abort.signal})
+      outcome = await up(this.flags.dir, {
+        ...(this.flags.runtime ? {runtime: this.flags.runtime} : {}),
+        timeoutMs: this.flags.timeout * 1000,
+        seed: this.flags.seed,
+        signal: abort.signal,
+        progress: {
+          begin: async () => {
+            const view = await createProgress({json: this.jsonEnabled(), quiet: this.flags.quiet})
+            progress = view
+            return (e) => view.onEvent(e)
+          },
+          end: async () => progress?.done(),
+        },
+        onRendered: (f) => this.reporter.step('render', `${f.path} ${f.status}`),
+        notice: (level, message) => (level === 'warn' ? this.reporter.warn(message) : this.reporter.info(message)),
+      })
     } finally {
-      await progress.done()
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
     }
-    if (result.alreadyRunning && rendered.some((f) => f.status === 'updated' || f.status === 'created')) {
-      this.reporter.warn('iam.yaml changed since the stack started; the running services still use the old configuration (run `iam down && iam up` to apply it)')
-    }
-    const list = endpoints(config, {runtime: opened.selection.kind})
-    const secretsFile = relative(process.cwd(), resolve(projectDir, '.env')) || '.env'
+    const {result, config, runtime} = outcome
     if (!this.jsonEnabled()) {
-      if (result.alreadyRunning) this.log(`The stack of project ${config.project} is already running (${opened.selection.kind} runtime); nothing to do.\n`)
+      if (result.alreadyRunning) this.log(`The stack of project ${config.project} is already running (${result.runtime} runtime); nothing to do.\n`)
       this.log(fmt.formatStatusTable(result.status))
-      if (result.status.healthy) this.log(fmt.formatEndpoints(list, {secretsFile}))
+      if (result.status.healthy) this.log(fmt.formatEndpoints(result.endpoints, {secretsFile: result.secretsFile}))
+      if (result.seed) this.log(formatSeedReport(result.seed))
     }
-    if (!result.status.healthy) process.exitCode = 1
-    let seed: SeedReport | undefined
-    if (this.flags.seed) {
-      if (result.status.healthy) seed = await this.seed(config)
-      else this.reporter.warn('not seeded: the stack is not healthy')
-    }
-    if (this.flags.attach) await this.attach(opened.runtime)
-    return {
-      runtime: opened.selection.kind,
-      reason: opened.selection.reason,
-      alreadyRunning: result.alreadyRunning,
-      started: result.started,
-      status: result.status,
-      endpoints: list,
-      secretsFile,
-      rendered,
-      ...(seed ? {seed} : {}),
-    }
-  }
-
-  /** --seed: applies iam.yaml's seed: section to the running stack; failed entries make the exit code 1. */
-  private async seed(config: IamConfig): Promise<SeedReport> {
-    const [{seedFromConfig}, {formatSeedReport}] = await Promise.all([import('../seed/apply.js'), import('../ui/seed-format.js')])
-    this.reporter.info('seeding: identities and roles, then tuples')
-    const report = await seedFromConfig(config)
-    if (!this.jsonEnabled()) this.log(formatSeedReport(report))
-    if (report.failed) process.exitCode = 1
-    return report
+    if (!result.status.healthy || result.seed?.failed) process.exitCode = 1
+    if (this.flags.attach) await this.attach(runtime)
+    return result
   }
 
   /** Foreground mode: wait for Ctrl-C / SIGTERM, then stop everything. Reports a service that dies meanwhile. */

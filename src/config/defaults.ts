@@ -27,7 +27,6 @@ export const DEFAULT_UI_URL = 'http://127.0.0.1:3000/'
 /** Subject types of a relation whose `subjects` are not declared. */
 export const DEFAULT_RELATION_SUBJECTS: readonly string[] = Object.freeze(['User'])
 
-export const ALL_METHODS: readonly HttpMethod[] = Object.freeze(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'])
 const WRITE_METHODS: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
 
 export interface DefaultBasis {

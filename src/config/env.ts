@@ -58,7 +58,3 @@ export function resolveEnvRefs(value: string, env: NodeJS.ProcessEnv): string {
   })
 }
 
-/** Replaces every reference with a placeholder so URL syntax can be checked without the environment. */
-export function withPlaceholders(value: string, placeholder = 'envref'): string {
-  return value.replace(REF_RE, (whole) => (whole === '$${' ? '${' : placeholder))
-}

@@ -27,9 +27,6 @@ export interface RawConfig {
   seed?: {identities?: (Omit<SeedIdentity, 'roles'> & {roles?: string[]})[]; tuples?: string[]}
 }
 
-/** YAML key of each model duration field. */
-export const DURATION_KEYS = {ttlMs: 'ttl', clockSkewMs: 'clockSkew', jwksRefreshMs: 'jwksRefresh'} as const
-
 function duration(text: string | undefined, fallback: number): number {
   return text === undefined ? fallback : (parseDuration(text) ?? fallback)
 }

@@ -16,7 +16,6 @@ import {installFromRelease, type ReleasePlatform} from './release.js'
 import {METADATA_FILE, type InstallMetadata, type InstallSource} from './staging.js'
 import {reportedVersion} from './verify.js'
 
-export {serverBinaryPath, iamHome} from './paths.js'
 export type {InstallSource} from './staging.js'
 
 export interface InstallResult {

@@ -63,6 +63,3 @@ export const ORY_SPECS: Record<OryServer, OryServerSpec> = {
   },
 }
 
-export function isOryServer(value: string): value is OryServer {
-  return (ORY_SERVERS as readonly string[]).includes(value)
-}

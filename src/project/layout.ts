@@ -57,11 +57,6 @@ export const SERVER_RELATIVE = {
 export const SECRET_NAMES = ['KRATOS_SECRETS_COOKIE', 'KRATOS_SECRETS_CIPHER', 'KRATOS_SECRETS_DEFAULT', 'ROLE_WEBHOOK_SECRET'] as const
 export type SecretName = (typeof SECRET_NAMES)[number]
 
-/** The directory a server runs in (and its config lives in), relative to the project. */
-export function serverDir(server: OryServer): string {
-  return `${LAYOUT.oryDir}/${server}`
-}
-
 /** Absolute path of a layout entry inside `projectDir`. */
 export function projectPath(projectDir: string, relative: string): string {
   return join(projectDir, ...relative.split('/'))

@@ -449,10 +449,3 @@ export async function readNativeRecords(projectDir: string): Promise<PidRecord[]
   return readPidRecords(runtimePaths(projectDir).runDir)
 }
 
-export async function readLogFile(projectDir: string, service: string): Promise<string> {
-  try {
-    return await readFile(join(runtimePaths(projectDir).logDir, `${service}.log`), 'utf8')
-  } catch {
-    return ''
-  }
-}

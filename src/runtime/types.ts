@@ -96,4 +96,3 @@ export interface Runtime {
   logs(o: LogsOptions): Promise<void>
 }
 
-export const HEALTHY_STATES: readonly ServiceStateName[] = ['ready']

@@ -102,3 +102,14 @@ export function createClients(ctx: OryContext, o: {timeoutMs?: number} = {}): Or
     },
   }
 }
+
+/** Resolves endpoints, opens clients, runs `fn` and always closes the connection pools. */
+export async function withOry<T>(flags: EndpointFlags & {timeout?: number}, fn: (clients: OryClients, ctx: OryContext) => Promise<T>): Promise<T> {
+  const ctx = await resolveOryContext(flags)
+  const clients = createClients(ctx, {timeoutMs: flags.timeout})
+  try {
+    return await fn(clients, ctx)
+  } finally {
+    await clients.close()
+  }
+}

@@ -9,7 +9,7 @@
  * rules.compose.json (loopback upstreams → host.docker.internal) rendered from the same model.
  *
  * Secrets are interpolated by compose from the project's `.env`: run compose with `--env-file <project>/.env`
- * (COMPOSE_ENV_FILE_ARGS). `${NAME:?…}` makes compose refuse to start when one is missing.
+ * (as src/runtime/compose.ts does). `${NAME:?…}` makes compose refuse to start when one is missing.
  */
 import type {IamConfig} from '../config/model.js'
 import {embeddedServeArgs, type EmbeddedTarget} from '../plan/services.js'
@@ -38,11 +38,6 @@ export function composeTarget(config: IamConfig): EmbeddedTarget {
 export function composeProjectName(project: string): string {
   const name = project.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[^a-z0-9]+/, '')
   return name === '' ? 'iam' : name
-}
-
-/** Arguments the compose runtime passes so `${…}` in compose.yaml resolve from the project's secrets. */
-export function composeEnvFileArgs(projectDir: string): string[] {
-  return ['--env-file', `${projectDir.replace(/\/+$/, '')}/${LAYOUT.secrets}`]
 }
 
 const secret = (name: string): string => `\${${name}:?run iam render to create ${name} in .env}`

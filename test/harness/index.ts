@@ -28,7 +28,6 @@ import {collapseRepeats, ManagedServer, registry, stopAll, type ServerHandle} fr
 
 export type {ServerHandle} from './process.js'
 export {getFreePort, getFreePorts} from './ports.js'
-export {DEFAULT_IDENTITY_SCHEMA, DEFAULT_KETO_NAMESPACES, deepMerge} from './configs.js'
 
 /** Extra, non-contract details of a harness-started server (useful when debugging a test). */
 export interface HarnessDetails {

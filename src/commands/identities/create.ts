@@ -2,7 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {usageError} from '../../errors.js'
-import {oryFlags, withOry} from '../../seed/cli.js'
+import {oryFlags} from '../../cli/flags.js'
+import {withOry} from '../../seed/context.js'
 import {ensureIdentity, validateIdentitySpec, type IdentityOutcome} from '../../seed/identities.js'
 
 export default class IdentitiesCreate extends BaseCommand<typeof IdentitiesCreate> {

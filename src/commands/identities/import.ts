@@ -1,7 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {oryFlags, withOry} from '../../seed/cli.js'
+import {oryFlags} from '../../cli/flags.js'
+import {withOry} from '../../seed/context.js'
 import {importIdentities, readIdentityFile, type ImportReport} from '../../seed/identities.js'
 
 export default class IdentitiesImport extends BaseCommand<typeof IdentitiesImport> {

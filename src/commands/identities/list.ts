@@ -1,5 +1,6 @@
 import {BaseCommand} from '../../cli/base-command.js'
-import {oryFlags, withOry} from '../../seed/cli.js'
+import {oryFlags} from '../../cli/flags.js'
+import {withOry} from '../../seed/context.js'
 import {identityEmail} from '../../seed/grants.js'
 import {currentRoles} from '../../seed/roles.js'
 

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {generateJwksFile} from '../../keys/generate.js'
-import {projectFlags} from '../../keys/flags.js'
+import {projectFlags} from '../../cli/flags.js'
 import {KEY_ALGORITHMS, publicJwk, signingKey, type KeyAlgorithm} from '../../keys/jwks.js'
 import {keyFilePath, loadTokenSettings} from '../../keys/settings.js'
 import {readKeySet} from '../../keys/store.js'

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../../cli/base-command.js'
-import {projectFlags} from '../../keys/flags.js'
+import {projectFlags} from '../../cli/flags.js'
 import {listProjectKeys} from '../../keys/project.js'
 import type {KeyStatus} from '../../keys/jwks.js'
 

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {projectFlags} from '../../keys/flags.js'
+import {projectFlags} from '../../cli/flags.js'
 import {pruneProjectKeys} from '../../keys/project.js'
 
 export default class KeysPrune extends BaseCommand<typeof KeysPrune> {

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {projectFlags} from '../../keys/flags.js'
+import {projectFlags} from '../../cli/flags.js'
 import {KEY_ALGORITHMS, type KeyAlgorithm} from '../../keys/jwks.js'
 import {rotateProjectKeys, type RotateReport} from '../../keys/project.js'
 

@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {oryFlags, withOry} from '../../seed/cli.js'
+import {oryFlags} from '../../cli/flags.js'
+import {withOry} from '../../seed/context.js'
 import {listRoleAssignments, type RoleAssignment} from '../../seed/grants.js'
 
 export default class RolesList extends BaseCommand<typeof RolesList> {

@@ -1,7 +1,8 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {oryFlags, withOry} from '../../seed/cli.js'
+import {oryFlags} from '../../cli/flags.js'
+import {withOry} from '../../seed/context.js'
 import {revokeRole, type GrantResult} from '../../seed/grants.js'
 
 export default class RolesRevoke extends BaseCommand<typeof RolesRevoke> {

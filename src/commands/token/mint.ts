@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {projectFlags} from '../../keys/flags.js'
+import {projectFlags} from '../../cli/flags.js'
 import {mintProjectToken, type MintReport} from '../../token/project.js'
 
 export default class TokenMint extends BaseCommand<typeof TokenMint> {

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {projectFlags} from '../../keys/flags.js'
+import {projectFlags} from '../../cli/flags.js'
 import {verifyProjectToken, type VerifyReport} from '../../token/project.js'
 
 export default class TokenVerify extends BaseCommand<typeof TokenVerify> {

@@ -1,7 +1,8 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {oryFlags, withOry} from '../../seed/cli.js'
+import {oryFlags} from '../../cli/flags.js'
+import {withOry} from '../../seed/context.js'
 import {applyTuples, type TupleReport} from '../../seed/tuples.js'
 import {printTupleReport, tuplesFromArgs} from '../../seed/tuple-cli.js'
 

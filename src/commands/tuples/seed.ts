@@ -1,7 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {oryFlags, withOry} from '../../seed/cli.js'
+import {oryFlags} from '../../cli/flags.js'
+import {withOry} from '../../seed/context.js'
 import {printTupleReport} from '../../seed/tuple-cli.js'
 import {applyTuples, readTupleFile, type TupleReport} from '../../seed/tuples.js'
 

@@ -35,18 +35,10 @@
  *   `invalid_response` (502) via `gatewayStatus(kind)`: never a 2xx.
  */
 export {HttpError, badRequest} from './errors.js'
-export {isJsonContentType, parseByteSize, readBodyText, readJsonBody, type ReadJsonOptions} from './body.js'
-export {sendError, sendJson, sendText} from './respond.js'
-export {createLogger, parseLogLevel, redact, REDACTED, type LogLevel, type Logger, type LoggerOptions} from './logger.js'
-export {
-  Counter,
-  Histogram,
-  LATENCY_BUCKETS,
-  METRICS_CONTENT_TYPE,
-  MetricsRegistry,
-  type CounterChild,
-  type HistogramChild,
-} from './metrics.js'
+export {isJsonContentType, parseByteSize, readJsonBody} from './body.js'
+export {sendJson, sendText} from './respond.js'
+export {createLogger, parseLogLevel, redact, REDACTED, type Logger} from './logger.js'
+export {MetricsRegistry} from './metrics.js'
 export {
   cached,
   classifyUpstreamError,
@@ -58,17 +50,5 @@ export {
   truncate,
   UpstreamError,
   type UpstreamErrorKind,
-  type UpstreamJsonResponse,
-  type UpstreamPoolOptions,
-  type UpstreamTarget,
 } from './upstream.js'
-export {
-  exitOnSignals,
-  startHttpServer,
-  type Handler,
-  type HttpMethod,
-  type HttpServerOptions,
-  type ReadyState,
-  type Routes,
-  type RunningServer,
-} from './server.js'
+export {exitOnSignals, startHttpServer, type RunningServer} from './server.js'
