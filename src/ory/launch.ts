@@ -9,6 +9,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {environmentError, IamError, ExitCode} from '../errors.js'
 import {serverBinaryPath} from '../install/paths.js'
+import {probeReady} from '../servers/http/index.js'
 import {ORY_SPECS, type OryServer} from './servers.js'
 
 export interface ResolveBinaryOptions {
@@ -164,17 +165,17 @@ export async function waitForReady(url: string, o: WaitForReadyOptions): Promise
     if (o.isAlive && !o.isAlive()) throw fail('the process exited or reported a fatal startup error')
     const remaining = deadline - Date.now()
     const perRequest = Math.max(1, Math.min(o.requestTimeoutMs ?? 2000, remaining))
-    try {
-      const signals = [AbortSignal.timeout(perRequest), ...(o.signal ? [o.signal] : [])]
-      const response = await fetch(url, {signal: AbortSignal.any(signals), headers: {accept: 'application/json'}})
-      const text = await response.text().catch(() => '')
-      if (response.ok) return
-      lastStatus = response.status
-      lastBody = text.slice(0, 300)
+    const probe = await probeReady(url, '', perRequest, o.signal)
+    o.signal?.throwIfAborted()
+    if (probe.ok) return
+    if (probe.status === undefined) {
+      lastError = probe.error
+      lastStatus = undefined
+      lastBody = undefined
+    } else {
+      lastStatus = probe.status
+      lastBody = probe.error?.replace(/^HTTP \d+:? ?/, '')
       lastError = undefined
-    } catch (error) {
-      o.signal?.throwIfAborted()
-      lastError = describeFetchError(error)
     }
     if (o.isAlive && !o.isAlive()) throw fail('the process exited or reported a fatal startup error')
     if (Date.now() + intervalMs > deadline) throw fail(`timed out after ${o.timeoutMs} ms`)
@@ -197,13 +198,4 @@ export function fatalStartupLine(logText: string): string | undefined {
     if (/bind: address already in use|unable to listen on|bind: permission denied/i.test(line)) return line.trim()
   }
   return undefined
-}
-
-function describeFetchError(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = (error as Error & {cause?: unknown}).cause
-    if (cause instanceof Error) return `${error.message}: ${(cause as Error & {code?: string}).code ?? cause.message}`
-    return error.name === 'TimeoutError' ? 'request timed out' : error.message
-  }
-  return String(error)
 }

@@ -1,36 +1,19 @@
-/** One health probe: GET with a short timeout, answered as a short human string (`ready`, `HTTP 503`, ...). */
+import {probeReady} from '../servers/http/index.js'
+
+/** One health probe as a status line shows it: `ready`, or why not (`HTTP 503: …`, `connection refused`, …). */
 export interface ProbeResult {
   ok: boolean
-  /** `ready`, `HTTP 503: {"errors":…}`, `connection refused`, `timed out`. */
   answer: string
 }
 
-export async function probe(url: string, timeoutMs = 1000): Promise<ProbeResult> {
-  try {
-    const res = await fetch(url, {signal: AbortSignal.timeout(timeoutMs)})
-    const body = (await res.text()).replaceAll(/\s+/g, ' ').trim().slice(0, 200)
-    if (res.status === 200) return {ok: true, answer: 'ready'}
-    return {ok: false, answer: `HTTP ${res.status}${body ? `: ${body}` : ''}`}
-  } catch (error) {
-    return {ok: false, answer: describeFetchError(error)}
-  }
+async function probe(url: string, timeoutMs: number): Promise<ProbeResult> {
+  const result = await probeReady(url, '', timeoutMs)
+  return result.ok ? {ok: true, answer: 'ready'} : {ok: false, answer: result.error ?? 'not ready'}
 }
 
-/** All URLs answer 200; otherwise the first failing answer. */
+/** All URLs answer 2xx; otherwise the first failing answer. */
 export async function probeAll(urls: string[], timeoutMs = 1000): Promise<ProbeResult> {
   const results = await Promise.all(urls.map((u) => probe(u, timeoutMs)))
   const failing = results.find((r) => !r.ok)
   return failing ?? {ok: true, answer: 'ready'}
-}
-
-function describeFetchError(error: unknown): string {
-  if (error instanceof Error) {
-    if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'timed out'
-    const cause = (error as {cause?: {code?: string; message?: string}}).cause
-    if (cause?.code === 'ECONNREFUSED') return 'connection refused'
-    if (cause?.code) return cause.code
-    if (cause?.message) return cause.message
-    return error.message
-  }
-  return String(error)
 }

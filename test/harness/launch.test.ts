@@ -110,7 +110,7 @@ describe('waitForReady', () => {
   it('reports the connection error when nothing listens', async () => {
     const url = `http://127.0.0.1:${await getFreePort()}/health/ready`
     const error = await notReady(waitForReady(url, {timeoutMs: 200, intervalMs: 20}))
-    expect(String(error.details?.lastError)).toMatch(/ECONNREFUSED/)
+    expect(String(error.details?.lastError)).toBe('connection refused')
   })
   it('gives up at once when the process died, and on a hanging endpoint after the per-request timeout', async () => {
     const url = await httpServer(() => undefined) // never answers
@@ -118,7 +118,7 @@ describe('waitForReady', () => {
     const error = await notReady(waitForReady(url, {timeoutMs: 30_000, requestTimeoutMs: 100, isAlive: () => Date.now() - started < 300}))
     expect(error.message).toMatch(/process exited/)
     expect(Date.now() - started).toBeLessThan(5000)
-    expect(error.details?.lastError).toBe('request timed out')
+    expect(error.details?.lastError).toBe('timed out')
   })
   it('stops when its signal aborts', async () => {
     const url = `http://127.0.0.1:${await getFreePort()}/`

@@ -201,7 +201,7 @@ export async function startBatchAuth(o: BatchAuthOptions): Promise<BatchAuthServ
   }
 
   const readyTimeout = Math.min(1000, o.timeoutMs)
-  const ketoReady = cached(() => probeReady(pool, `${keto.basePath}/health/ready`, readyTimeout, 'Keto'), o.readyCacheMs ?? 1000)
+  const ketoReady = cached(() => probeReady(pool, `${keto.basePath}/health/ready`, readyTimeout), o.readyCacheMs ?? 1000)
   let running: RunningServer
   try {
     running = await startHttpServer({

@@ -1,4 +1,4 @@
-import {Pool} from 'undici'
+import {Pool, request} from 'undici'
 
 /**
  * Keep-alive connection pools to upstream APIs (Keto, Kratos) and the classification of what went wrong, so every
@@ -143,18 +143,47 @@ export async function requestJson(
   }
 }
 
+export interface ReadyProbe {
+  ok: boolean
+  /** The HTTP status, when the server answered. */
+  status?: number
+  /** Why it is not ready: `HTTP 503: <start of the body>`, or the network failure in `describeNetworkFailure`'s words. */
+  error?: string
+}
+
 /**
- * A readiness probe (`GET <base>/health/ready` or any path) answering true on 2xx, false otherwise, within
- * `timeoutMs`. Never throws.
+ * The one readiness probe: `GET <path>` (e.g. `/health/ready`) through a keep-alive pool (the servers' hot path) or
+ * on a URL's origin (the CLI: status, up, doctor), ready on 2xx, within `timeoutMs`. Never throws.
  */
-export async function probeReady(pool: Pool, path: string, timeoutMs: number, what = 'upstream'): Promise<{ok: boolean; error?: string}> {
+export async function probeReady(target: Pool | string, path: string, timeoutMs: number, cancel?: AbortSignal): Promise<ReadyProbe> {
   try {
-    const res = await pool.request({method: 'GET', path, signal: AbortSignal.timeout(timeoutMs), headersTimeout: timeoutMs, bodyTimeout: timeoutMs})
-    await res.body.dump()
-    return res.statusCode >= 200 && res.statusCode < 300 ? {ok: true} : {ok: false, error: `HTTP ${res.statusCode}`}
+    const signal = cancel ? AbortSignal.any([AbortSignal.timeout(timeoutMs), cancel]) : AbortSignal.timeout(timeoutMs)
+    const options = {method: 'GET' as const, signal, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, headers: {accept: 'application/json'}}
+    const res = typeof target === 'string' ? await request(new URL(path, target), options) : await target.request({...options, path})
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      await res.body.dump()
+      return {ok: true, status: res.statusCode}
+    }
+    const body = (await res.body.text().catch(() => '')).replaceAll(/\s+/g, ' ').trim().slice(0, 200)
+    return {ok: false, status: res.statusCode, error: `HTTP ${res.statusCode}${body ? `: ${body}` : ''}`}
   } catch (error) {
-    return {ok: false, error: classifyUpstreamError(error, what).message}
+    return {ok: false, error: describeNetworkFailure(error)}
   }
+}
+
+/**
+ * The one description of a network failure, in a few words for a status line: `timed out`, `connection refused`,
+ * `connection reset`, else the error code (`ENOTFOUND`, …) or message. `classifyUpstreamError` sorts the same
+ * failures into kinds.
+ */
+export function describeNetworkFailure(error: unknown): string {
+  const classified = classifyUpstreamError(error)
+  if (classified.kind === 'timeout') return 'timed out'
+  const e = error as {code?: string; cause?: {code?: string; message?: string}; message?: string} | undefined
+  const code = e?.code && e.code !== 'UND_ERR' ? e.code : e?.cause?.code
+  if (code === 'ECONNREFUSED') return 'connection refused'
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return 'connection reset'
+  return code ?? e?.cause?.message ?? e?.message ?? String(error)
 }
 
 /** Wraps an async check so that concurrent and repeated calls within `ttlMs` share one result. */
