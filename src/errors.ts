@@ -2,6 +2,9 @@
  * Typed errors with stable codes. Every failure a user can see is an IamError: its `code` is stable across
  * releases (scripts match on it), `exitCode` follows the documented contract and `suggestion` names the fix.
  */
+import type {ErrorCode} from './error-codes.js'
+
+export type {ErrorCode} from './error-codes.js'
 
 /** Documented process exit codes. Scripts rely on these; never renumber. */
 export const ExitCode = {
@@ -26,12 +29,12 @@ export interface IamErrorOptions {
 }
 
 export class IamError extends Error {
-  readonly code: string
+  readonly code: ErrorCode
   readonly exitCode: ExitCode
   readonly suggestion?: string
   readonly details?: Record<string, unknown>
 
-  constructor(code: string, message: string, options: IamErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: IamErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : {cause: options.cause})
     this.name = 'IamError'
     this.code = code
@@ -40,7 +43,7 @@ export class IamError extends Error {
     this.details = options.details
   }
 
-  toJSON(): {code: string; message: string; suggestion?: string; exitCode: number; details?: Record<string, unknown>} {
+  toJSON(): {code: ErrorCode; message: string; suggestion?: string; exitCode: number; details?: Record<string, unknown>} {
     return {
       code: this.code,
       message: this.message,
@@ -52,12 +55,12 @@ export class IamError extends Error {
 }
 
 /** Bad command line or bad iam.yaml (exit 2). */
-export function usageError(code: string, message: string, options: Omit<IamErrorOptions, 'exitCode'> = {}): IamError {
+export function usageError(code: ErrorCode, message: string, options: Omit<IamErrorOptions, 'exitCode'> = {}): IamError {
   return new IamError(code, message, {...options, exitCode: ExitCode.Usage})
 }
 
 /** Something missing from the machine: a binary, toolchain, network, port (exit 3). */
-export function environmentError(code: string, message: string, options: Omit<IamErrorOptions, 'exitCode'> = {}): IamError {
+export function environmentError(code: ErrorCode, message: string, options: Omit<IamErrorOptions, 'exitCode'> = {}): IamError {
   return new IamError(code, message, {...options, exitCode: ExitCode.Environment})
 }
 

@@ -1,7 +1,7 @@
 import {readFile} from 'node:fs/promises'
 import {isMap, isScalar, isSeq, LineCounter, parseDocument, type Node} from 'yaml'
 
-import {ExitCode, IamError} from '../errors.js'
+import {ExitCode, IamError, type ErrorCode} from '../errors.js'
 
 /** One item of a YAML/JSON list, with the 1-based line it starts on. */
 export interface ListItem {
@@ -14,7 +14,7 @@ export interface ListItem {
  * Parses YAML (or JSON, which is YAML) holding a list — or a map with the list under `key` — and returns the items
  * with their lines, so per-item errors can name them. A malformed document or a wrong shape throws `code` (exit 2).
  */
-export function parseYamlList(text: string, o: {source: string; key: string; code: string}): ListItem[] {
+export function parseYamlList(text: string, o: {source: string; key: string; code: ErrorCode}): ListItem[] {
   const counter = new LineCounter()
   const doc = parseDocument(text, {lineCounter: counter, prettyErrors: false})
   const invalid = (message: string, line?: number): IamError =>
