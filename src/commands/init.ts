@@ -3,7 +3,7 @@ import {createInterface} from 'node:readline/promises'
 import {resolve} from 'node:path'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {assertNoProject, checkProjectName, initProject, projectNameFor, starterConfig, type InitChoices, type InitResult} from '../config/init-project.js'
+import {assertNoProject, checkProjectName, initProject, projectNameFor, starterConfig, type InitChoices, type InitResult} from '../project/init.js'
 import {PROJECT_FILES, type RuntimePreference, type TokenAlgorithm} from '../config/model.js'
 import {usageError} from '../errors.js'
 

@@ -4,7 +4,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {usageError} from '../errors.js'
 import {applySeed, type SeedReport} from '../seed/apply.js'
 import {oryFlags} from '../cli/flags.js'
-import {withOry} from '../seed/context.js'
+import {withOry} from '../admin/context.js'
 import {formatSeedReport} from '../ui/seed-format.js'
 
 export default class Seed extends BaseCommand<typeof Seed> {

@@ -6,7 +6,7 @@
 import {stat} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
-import {missingGitignoreLines} from '../config/init-project.js'
+import {missingGitignoreLines} from '../project/init.js'
 import {loadConfig} from '../config/load.js'
 import type {IamConfig} from '../config/model.js'
 import {isIamError} from '../errors.js'

@@ -96,7 +96,9 @@ export async function isRecordAlive(record: PidRecord): Promise<boolean> {
   if (stat === 'gone') return false
   // No /proc (non-Linux): the signal check alone.
   if (stat === 'unknown') return true
-  if (stat.state === 'Z') return false
+  // Z: a zombie not yet reaped; X/x: dead, being reaped right now. Sampled after SIGKILL on this machine the states
+  // run R → Z → X → gone: reading X as alive made a record that was dead (Z) alive once more.
+  if (stat.state === 'Z' || stat.state === 'X' || stat.state === 'x') return false
   return record.startTime === undefined || stat.startTime === record.startTime
 }
 

@@ -4,10 +4,10 @@ import {isIamError} from '../errors.js'
 import type {KetoClient} from '../ory/keto-client.js'
 import type {KratosAdminClient} from '../ory/kratos-client.js'
 import {isUnreachable} from '../ory/request.js'
-import {contextFromConfig, createClients} from './context.js'
-import {importIdentities, type ImportEntry, type ImportReport, validateIdentitySpec} from './identities.js'
-import type {RoleTupleShape} from './roles.js'
-import {applyTuples, parseTupleText, type TupleReport} from './tuples.js'
+import {contextFromConfig, createClients} from '../admin/context.js'
+import {importIdentities, type ImportEntry, type ImportReport, validateIdentitySpec} from '../admin/identities.js'
+import type {RoleTupleShape} from '../roles/sync.js'
+import {applyTuples, parseTupleText, type TupleReport} from '../admin/tuples.js'
 
 export interface SeedReport {
   identities: ImportReport

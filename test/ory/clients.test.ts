@@ -6,7 +6,7 @@ import {IamError} from '../../src/errors.js'
 import {KetoClient} from '../../src/ory/keto-client.js'
 import {formatTuple, type RelationTuple} from '../../src/ory/tuple-text.js'
 import {KratosAdminClient} from '../../src/ory/kratos-client.js'
-import {applyTuples} from '../../src/seed/tuples.js'
+import {applyTuples} from '../../src/admin/tuples.js'
 import {startKeto, startKratos} from '../harness/index.js'
 
 let keto: Awaited<ReturnType<typeof startKeto>>

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {IamError} from '../../src/errors.js'
-import {parseTupleDocument, parseTupleSource, parseTupleText} from '../../src/seed/tuples.js'
+import {parseTupleDocument, parseTupleSource, parseTupleText} from '../../src/admin/tuples.js'
 
 describe('tuple files', () => {
   it('text form: skips comments and blank lines, keeps line numbers, flags bad lines', () => {

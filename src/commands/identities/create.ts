@@ -3,8 +3,8 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {usageError} from '../../errors.js'
 import {oryFlags} from '../../cli/flags.js'
-import {withOry} from '../../seed/context.js'
-import {ensureIdentity, validateIdentitySpec, type IdentityOutcome} from '../../seed/identities.js'
+import {withOry} from '../../admin/context.js'
+import {ensureIdentity, validateIdentitySpec, type IdentityOutcome} from '../../admin/identities.js'
 
 export default class IdentitiesCreate extends BaseCommand<typeof IdentitiesCreate> {
   static override description = `Create a Kratos identity with a password, and grant it roles (idempotent).

@@ -2,8 +2,8 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {oryFlags} from '../../cli/flags.js'
-import {withOry} from '../../seed/context.js'
-import {importIdentities, readIdentityFile, type ImportReport} from '../../seed/identities.js'
+import {withOry} from '../../admin/context.js'
+import {importIdentities, readIdentityFile, type ImportReport} from '../../admin/identities.js'
 
 export default class IdentitiesImport extends BaseCommand<typeof IdentitiesImport> {
   static override description = `Import identities from a YAML or JSON file (idempotent; per-entry errors are reported, the rest imported).

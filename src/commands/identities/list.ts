@@ -1,8 +1,8 @@
 import {BaseCommand} from '../../cli/base-command.js'
 import {oryFlags} from '../../cli/flags.js'
-import {withOry} from '../../seed/context.js'
-import {identityEmail} from '../../seed/grants.js'
-import {currentRoles} from '../../seed/roles.js'
+import {withOry} from '../../admin/context.js'
+import {identityEmail} from '../../admin/grants.js'
+import {currentRoles} from '../../roles/sync.js'
 
 interface IdentityRow {
   id: string

@@ -2,8 +2,8 @@ import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {oryFlags} from '../../cli/flags.js'
-import {withOry} from '../../seed/context.js'
-import {grantRole, type GrantResult} from '../../seed/grants.js'
+import {withOry} from '../../admin/context.js'
+import {grantRole, type GrantResult} from '../../admin/grants.js'
 
 export default class RolesGrant extends BaseCommand<typeof RolesGrant> {
   static override description =

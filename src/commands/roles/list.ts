@@ -2,8 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {oryFlags} from '../../cli/flags.js'
-import {withOry} from '../../seed/context.js'
-import {listRoleAssignments, type RoleAssignment} from '../../seed/grants.js'
+import {withOry} from '../../admin/context.js'
+import {listRoleAssignments, type RoleAssignment} from '../../admin/grants.js'
 
 export default class RolesList extends BaseCommand<typeof RolesList> {
   static override description = 'List role assignments from Keto (all pages), optionally for one user or one role.'

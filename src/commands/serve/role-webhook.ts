@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {ServeCommand, serveFlags} from '../../cli/serve-command.js'
 import {parseDuration} from '../../config/duration.js'
 import {usageError} from '../../errors.js'
-import {resolveOryContext} from '../../seed/context.js'
+import {resolveOryContext} from '../../admin/context.js'
 import {loadWebhookSecret, WEBHOOK_SECRET_ENV, WEBHOOK_SECRET_HEADER} from '../../servers/role-webhook/secret.js'
 import {HOOK_PATH, INJECT_ROLES_PATH, startRoleWebhook} from '../../servers/role-webhook/server.js'
 

@@ -4,7 +4,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {usageError} from '../../errors.js'
 import {formatTuple, parseTuple} from '../../ory/tuple-text.js'
 import {oryFlags} from '../../cli/flags.js'
-import {withOry} from '../../seed/context.js'
+import {withOry} from '../../admin/context.js'
 
 export default class TuplesCheck extends BaseCommand<typeof TuplesCheck> {
   static override description = `Ask Keto whether a subject has a relation on an object (a permission check: follows subject sets and rewrites).

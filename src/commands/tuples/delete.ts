@@ -2,9 +2,9 @@ import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {oryFlags} from '../../cli/flags.js'
-import {withOry} from '../../seed/context.js'
-import {applyTuples, type TupleReport} from '../../seed/tuples.js'
-import {printTupleReport, tuplesFromArgs} from '../../seed/tuple-cli.js'
+import {withOry} from '../../admin/context.js'
+import {applyTuples, type TupleReport} from '../../admin/tuples.js'
+import {printTupleReport, tuplesFromArgs} from '../../cli/tuple-args.js'
 
 export default class TuplesDelete extends BaseCommand<typeof TuplesDelete> {
   static override description = 'Delete exact relation tuples from Keto (idempotent: absent tuples are reported as such).'

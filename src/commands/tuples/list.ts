@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {formatTuple, parseSubject, type TupleQuery} from '../../ory/tuple-text.js'
 import {oryFlags} from '../../cli/flags.js'
-import {withOry} from '../../seed/context.js'
+import {withOry} from '../../admin/context.js'
 import {usageError} from '../../errors.js'
 
 export default class TuplesList extends BaseCommand<typeof TuplesList> {

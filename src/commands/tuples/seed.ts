@@ -2,9 +2,9 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {oryFlags} from '../../cli/flags.js'
-import {withOry} from '../../seed/context.js'
-import {printTupleReport} from '../../seed/tuple-cli.js'
-import {applyTuples, readTupleFile, type TupleReport} from '../../seed/tuples.js'
+import {withOry} from '../../admin/context.js'
+import {printTupleReport} from '../../cli/tuple-args.js'
+import {applyTuples, readTupleFile, type TupleReport} from '../../admin/tuples.js'
 
 export default class TuplesSeed extends BaseCommand<typeof TuplesSeed> {
   static override description = `Create every tuple of a file in Keto, idempotently, reporting created / existing / failed with line numbers.

@@ -2,7 +2,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 
 import {KetoClient} from '../../ory/keto-client.js'
 import {KRATOS_ADMIN_READY_PATH, KratosAdminClient} from '../../ory/kratos-client.js'
-import {DEFAULT_ROLE_SHAPE, RoleSyncError, syncIdentityRoles, type RoleTupleShape} from '../../seed/roles.js'
+import {DEFAULT_ROLE_SHAPE, RoleSyncError, syncIdentityRoles, type RoleTupleShape} from '../../roles/sync.js'
 import {
   badRequest,
   cached,

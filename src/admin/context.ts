@@ -6,7 +6,7 @@ import type {IamConfig} from '../config/model.js'
 import {ExitCode, IamError, isIamError} from '../errors.js'
 import {KETO_DEFAULT_READ_URL, KETO_DEFAULT_WRITE_URL, KetoClient} from '../ory/keto-client.js'
 import {KRATOS_DEFAULT_ADMIN_URL, KratosAdminClient} from '../ory/kratos-client.js'
-import {DEFAULT_ROLE_SHAPE, type RoleTupleShape} from './roles.js'
+import {DEFAULT_ROLE_SHAPE, type RoleTupleShape} from '../roles/sync.js'
 
 /** Where the Ory APIs are and how roles are stored, from flags, else iam.yaml, else Ory's defaults. */
 export interface OryContext {

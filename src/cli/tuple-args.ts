@@ -1,6 +1,6 @@
 import {usageError} from '../errors.js'
 import {parseTuple, TupleSyntaxError} from '../ory/tuple-text.js'
-import type {TupleEntry, TupleReport} from './tuples.js'
+import type {TupleEntry, TupleReport} from '../admin/tuples.js'
 
 /**
  * Tuples given on the command line. A malformed one is a usage error (exit 2) before anything is written — unlike a

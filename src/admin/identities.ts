@@ -2,8 +2,8 @@ import {ExitCode, IamError, isIamError} from '../errors.js'
 import type {KetoClient} from '../ory/keto-client.js'
 import type {KratosAdminClient} from '../ory/kratos-client.js'
 import {isUnreachable} from '../ory/request.js'
-import {parseYamlList, readInputFile} from './yaml-list.js'
-import {roleTuple, syncIdentityRoles, validateRoleName, type RoleTupleShape} from './roles.js'
+import {parseYamlList, readInputFile} from '../seed/yaml-list.js'
+import {roleTuple, syncIdentityRoles, validateRoleName, type RoleTupleShape} from '../roles/sync.js'
 
 export interface IdentitySpec {
   email: string

@@ -4,7 +4,7 @@ import {isIamError} from '../errors.js'
 import type {KetoClient} from '../ory/keto-client.js'
 import {formatTuple, parseTuple, tupleFromObject, TupleSyntaxError, type RelationTuple} from '../ory/tuple-text.js'
 import {isUnreachable} from '../ory/request.js'
-import {parseYamlList, readInputFile} from './yaml-list.js'
+import {parseYamlList, readInputFile} from '../seed/yaml-list.js'
 
 /** One entry of a tuple file: where it was, what it said, and the tuple or why it is not one. */
 export interface TupleEntry {

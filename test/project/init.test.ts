@@ -3,7 +3,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {initProject, missingGitignoreLines, projectNameFor, type RenderFn} from '../../src/config/init-project.js'
+import {initProject, missingGitignoreLines, projectNameFor, type RenderFn} from '../../src/project/init.js'
 import {generateJwksFile} from '../../src/keys/generate.js'
 import {IamError} from '../../src/errors.js'
 

@@ -1,7 +1,7 @@
 import {ExitCode, IamError} from '../errors.js'
 import type {KetoClient} from '../ory/keto-client.js'
 import type {Identity, KratosAdminClient} from '../ory/kratos-client.js'
-import {roleTuple, syncIdentityRoles, validateRoleName, type RoleTupleShape, type SyncResult} from './roles.js'
+import {roleTuple, syncIdentityRoles, validateRoleName, type RoleTupleShape, type SyncResult} from '../roles/sync.js'
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 

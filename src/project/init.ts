@@ -4,12 +4,12 @@ import {basename, dirname, join, relative, resolve, sep} from 'node:path'
 import {IamError, usageError} from '../errors.js'
 import {readKeySet} from '../keys/store.js'
 import {signingKey} from '../keys/jwks.js'
-import {LAYOUT} from '../project/layout.js'
-import {defaultConfig} from './defaults.js'
-import {parseConfig} from './load.js'
-import {PROJECT_FILES, type IamConfig, type RuntimePreference, type TokenAlgorithm} from './model.js'
-import {PROJECT_PATTERN} from './schema.js'
-import {renderConfigYaml} from './stringify.js'
+import {LAYOUT} from './layout.js'
+import {defaultConfig} from '../config/defaults.js'
+import {parseConfig} from '../config/load.js'
+import {PROJECT_FILES, type IamConfig, type RuntimePreference, type TokenAlgorithm} from '../config/model.js'
+import {PROJECT_PATTERN} from '../config/schema.js'
+import {renderConfigYaml} from '../config/stringify.js'
 import {pathExists, readTextIfExists} from '../util/fs.js'
 
 /**
@@ -164,7 +164,7 @@ export async function initProject(dir: string, o: InitOptions = {}): Promise<Ini
       kept.push(PROJECT_FILES.jwks)
     }
 
-    const render = o.render ?? (await import('../project/render.js')).renderProject
+    const render = o.render ?? (await import('./render.js')).renderProject
     await render(stage, {config})
 
     const gitignore = (await readTextIfExists(join(target, '.gitignore'))) ?? ''

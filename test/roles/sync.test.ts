@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {IamError} from '../../src/errors.js'
-import {currentRoles, normalizeRoles, rolesPatch, RoleSyncError, syncIdentityRoles, validateRoleName} from '../../src/seed/roles.js'
+import {currentRoles, normalizeRoles, rolesPatch, RoleSyncError, syncIdentityRoles, validateRoleName} from '../../src/roles/sync.js'
 
 describe('rolesPatch', () => {
   it('adds the whole metadata_public object when it is null (a pointer cannot add into null)', () => {
