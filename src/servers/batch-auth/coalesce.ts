@@ -137,7 +137,7 @@ class Coalescer {
       w = new Waiter(tuples, signal, resolve, reject)
     })
     if (this.timeoutMs > 0) w.timer = setTimeout(expire, this.timeoutMs, w, this.timeoutError)
-    if (false) signal!.addEventListener('abort', w)
+    if (signal !== undefined) signal.addEventListener('abort', w)
     // Invariant: the queue holds live checks only while every call slot is taken, so a free slot means nobody waits.
     if (this.inFlight < this.maxInFlight && tuples.length <= this.maxBatch) {
       w.next = tuples.length
