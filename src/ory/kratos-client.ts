@@ -1,7 +1,8 @@
 import type {Dispatcher} from 'undici'
 
 import {ExitCode, IamError} from '../errors.js'
-import {OryHttp, oryErrorReason} from './request.js'
+import {errorReason} from '../servers/http/index.js'
+import {OryHttp} from './request.js'
 
 export const KRATOS_DEFAULT_ADMIN_URL = 'http://127.0.0.1:4434'
 /** The admin port answers `/health/ready` with a 307 to this path (Kratos v1 serves admin routes under /admin). */
@@ -101,9 +102,9 @@ export class KratosAdminClient {
         ...(input.metadataAdmin ? {metadata_admin: input.metadataAdmin} : {}),
       },
     })
-    if (res.status === 409) return {conflict: true, reason: oryErrorReason(res.body)}
+    if (res.status === 409) return {conflict: true, reason: errorReason(res.body)}
     if (res.status === 400) {
-      const reason = oryErrorReason(res.body) ?? 'invalid identity'
+      const reason = errorReason(res.body) ?? 'invalid identity'
       throw new IamError('KRATOS_IDENTITY_INVALID', `Kratos refused the identity: ${reason}`, {
         exitCode: ExitCode.Failure,
         details: {status: 400, reason, ...(validationMessages(res.body) ? {messages: validationMessages(res.body)} : {})},

@@ -1,5 +1,7 @@
 import {Pool, type Dispatcher} from 'undici'
 
+import {describeNetworkFailure, errorReason, requestJson, UpstreamError} from '../servers/http/index.js'
+
 import {ExitCode, IamError} from '../errors.js'
 
 /** Which Ory API a call went to; named in errors so the user knows which server to look at. */
@@ -85,49 +87,35 @@ export class OryHttp {
     path: string,
     o: {query?: Record<string, QueryValue>; json?: unknown; headers?: Record<string, string>} = {},
   ): Promise<OryResponse> {
-    const fullPath = this.pathWithQuery(path, o.query)
-    const signal = AbortSignal.timeout(this.timeoutMs)
-    let res: Dispatcher.ResponseData
     try {
-      res = await this.dispatcher.request({
+      // Every status is the caller's to read (404 = not found, 409 = conflict, …); only the transport fails here.
+      return await requestJson(this.dispatcher, {
         origin: this.baseUrl.origin,
         method,
-        path: fullPath,
-        headers: {
-          accept: 'application/json',
-          ...(o.json === undefined ? {} : {'content-type': 'application/json'}),
-          ...o.headers,
-        },
-        body: o.json === undefined ? undefined : JSON.stringify(o.json),
-        signal,
+        path: this.pathWithQuery(path, o.query),
+        ...(o.json === undefined ? {} : {body: JSON.stringify(o.json)}),
+        ...(o.headers ? {headers: o.headers} : {}),
+        timeoutMs: this.timeoutMs,
+        what: this.api,
+        acceptStatus: () => true,
+        maxBytes: MAX_RESPONSE_BYTES,
       })
     } catch (error) {
-      throw this.unreachable(error, method, path)
-    }
-    let text: string
-    try {
-      text = await readBounded(res.body)
-    } catch (error) {
-      throw this.unreachable(error, method, path)
-    }
-    let body: unknown
-    if (text.length > 0) {
-      try {
-        body = JSON.parse(text)
-      } catch {
-        throw new IamError('ORY_BAD_RESPONSE', `${this.api} answered ${method} ${path} with status ${res.statusCode} and a body that is not JSON.`, {
+      if (!(error instanceof UpstreamError)) throw error
+      if (error.kind === 'invalid_response') {
+        throw new IamError('ORY_BAD_RESPONSE', `${this.api} answered ${method} ${path} with ${error.status === undefined ? 'a body over the size limit' : `status ${error.status} and a body that is not JSON`}.`, {
           exitCode: ExitCode.Environment,
           suggestion: `Check that ${this.baseUrl.origin} is the ${this.api} API of the right server.`,
-          details: {api: this.api, status: res.statusCode, url: this.baseUrl.origin},
+          details: {api: this.api, ...(error.status === undefined ? {} : {status: error.status}), url: this.baseUrl.origin},
         })
       }
+      throw this.unreachable(error, method, path)
     }
-    return {status: res.statusCode, headers: res.headers, body}
   }
 
   /** An error for an answer the caller did not expect, carrying Ory's own reason. */
   httpError(res: OryResponse, what: string): IamError {
-    const reason = oryErrorReason(res.body)
+    const reason = errorReason(res.body)
     return new IamError('ORY_REQUEST_FAILED', `${this.api}: ${what} failed with status ${res.status}${reason ? `: ${reason}` : ''}`, {
       exitCode: res.status >= 500 ? ExitCode.Environment : ExitCode.Failure,
       details: {api: this.api, status: res.status, ...(reason ? {reason} : {})},
@@ -138,44 +126,19 @@ export class OryHttp {
     if (this.ownsDispatcher) await this.dispatcher.close()
   }
 
-  private unreachable(error: unknown, method: string, path: string): IamError {
-    const cause = error as {code?: string; name?: string; message?: string}
-    const timedOut = cause?.name === 'TimeoutError' || cause?.name === 'AbortError' || /timeout/i.test(cause?.code ?? '')
-    const why = timedOut ? `did not answer within ${this.timeoutMs} ms` : `is unreachable (${cause?.code ?? cause?.message ?? 'connection failed'})`
+  private unreachable(error: UpstreamError, method: string, path: string): IamError {
+    const timedOut = error.kind === 'timeout'
+    const code = (error.cause as {code?: string; cause?: {code?: string}} | undefined)?.code ?? (error.cause as {cause?: {code?: string}} | undefined)?.cause?.code
+    const why = timedOut ? `did not answer within ${this.timeoutMs} ms` : `is unreachable (${describeNetworkFailure(error)})`
     return new IamError('ORY_UNREACHABLE', `${this.api} at ${this.baseUrl.origin} ${why} (${method} ${path}).`, {
       exitCode: ExitCode.Environment,
       suggestion: `Start the stack (iam up) or pass the right --${this.api}-url.`,
-      details: {api: this.api, url: this.baseUrl.origin, timeout: timedOut, ...(cause?.code ? {cause: cause.code} : {})},
+      details: {api: this.api, url: this.baseUrl.origin, timeout: timedOut, ...(code ? {cause: code} : {})},
       cause: error,
     })
   }
 }
 
-/** Ory's JSON error body: `{"error": {"message", "reason", ...}}`; returns the most specific text. */
-export function oryErrorReason(body: unknown): string | undefined {
-  if (!body || typeof body !== 'object') return undefined
-  const error = (body as {error?: unknown}).error
-  if (!error || typeof error !== 'object') return undefined
-  const e = error as {reason?: unknown; message?: unknown}
-  const parts = [e.message, e.reason].filter((p): p is string => typeof p === 'string' && p.length > 0)
-  return parts.length > 0 ? parts.join(': ') : undefined
-}
-
 export function isUnreachable(error: unknown): boolean {
   return error instanceof IamError && error.code === 'ORY_UNREACHABLE'
-}
-
-async function readBounded(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body) {
-    const buf = chunk as Buffer
-    size += buf.length
-    if (size > MAX_RESPONSE_BYTES) {
-      body.destroy()
-      throw Object.assign(new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`), {code: 'RESPONSE_TOO_LARGE'})
-    }
-    chunks.push(buf)
-  }
-  return Buffer.concat(chunks).toString('utf8')
 }

@@ -12,7 +12,8 @@ import {exampleUrl, exampleUrlBelow} from '../config/match.js'
 import type {IamConfig, RouteConfig} from '../config/model.js'
 import {isIamError} from '../errors.js'
 import type {RelationTuple} from '../ory/tuple-text.js'
-import {OryHttp, oryErrorReason} from '../ory/request.js'
+import {OryHttp} from '../ory/request.js'
+import {errorReason} from '../servers/http/index.js'
 import {projectEnv, resolveRenderRefs} from '../project/render.js'
 import {openRuntime} from '../runtime/open.js'
 import {contextFromConfig, createClients, type OryClients} from '../admin/context.js'
@@ -333,7 +334,7 @@ async function checkRoute(ctx: Ctx, route: RouteConfig, session: Session | undef
 }
 
 function reason(body: unknown): string {
-  const r = oryErrorReason(body)
+  const r = errorReason(body)
   return r ? `: ${r}` : ''
 }
 

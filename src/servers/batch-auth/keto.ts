@@ -1,21 +1,8 @@
 import type {Pool} from 'undici'
 
-import {classifyUpstreamError, truncate, UpstreamError} from '../http/index.js'
+import {requestJson, truncate, UpstreamError} from '../http/index.js'
 import type {BatchCheck, KetoResult} from './decide.js'
 import type {Tuple} from './validate.js'
-
-const HEADERS = {'content-type': 'application/json', accept: 'application/json'}
-
-/** The message inside Keto's `{"error": {"message", "reason"}}`, if that is what the body is. */
-function ketoMessage(text: string): string | undefined {
-  try {
-    const e = (JSON.parse(text) as {error?: {message?: unknown; reason?: unknown}}).error
-    if (e === undefined) return undefined
-    return [e.message, e.reason].filter((s): s is string => typeof s === 'string' && s !== '').join(': ') || undefined
-  } catch {
-    return undefined
-  }
-}
 
 /**
  * Keto's batch check (`POST <read>/relation-tuples/batch/check`) over a keep-alive pool. Any non-2xx is an
@@ -26,37 +13,20 @@ export function ketoBatchCheck(pool: Pool, basePath: string, onLatency: (seconds
   const path = `${basePath}/relation-tuples/batch/check`
   return async (tuples: Tuple[], signal?: AbortSignal): Promise<KetoResult[]> => {
     const started = performance.now()
-    let status: number
-    let text: string
+    let res
     try {
-      const res = await pool.request({method: 'POST', path, headers: HEADERS, body: JSON.stringify({tuples}), signal})
-      status = res.statusCode
-      text = await res.body.text()
-    } catch (error) {
-      throw classifyUpstreamError(error, 'Keto')
+      // Non-2xx throws kind 'status' with Keto's own message (e.g. "batch exceeds max size of 10").
+      res = await requestJson(pool, {method: 'POST', path, body: JSON.stringify({tuples}), ...(signal ? {signal} : {}), what: 'Keto'})
     } finally {
       onLatency((performance.now() - started) / 1000)
     }
-    if (status < 200 || status >= 300) {
-      const why = ketoMessage(text)
-      throw new UpstreamError('status', `Keto answered HTTP ${status}${why ? `: ${why}` : ''}`, {status, upstreamBody: truncate(text)})
-    }
-    let results: unknown
-    try {
-      results = (JSON.parse(text) as {results?: unknown}).results
-    } catch {
-      throw new UpstreamError('invalid_response', 'Keto answered a body that is not JSON', {status, upstreamBody: truncate(text)})
-    }
+    const results = (res.body as {results?: unknown} | undefined)?.results
+    const invalid = (why: string): UpstreamError => new UpstreamError('invalid_response', why, {status: res.status, upstreamBody: truncate(JSON.stringify(res.body) ?? '')})
     if (!Array.isArray(results) || results.length !== tuples.length) {
-      throw new UpstreamError('invalid_response', `Keto answered ${Array.isArray(results) ? results.length : 'no'} results for ${tuples.length} tuples`, {
-        status,
-        upstreamBody: truncate(text),
-      })
+      throw invalid(`Keto answered ${Array.isArray(results) ? results.length : 'no'} results for ${tuples.length} tuples`)
     }
     for (const r of results as unknown[]) {
-      if (typeof r !== 'object' || r === null || typeof (r as KetoResult).allowed !== 'boolean') {
-        throw new UpstreamError('invalid_response', 'Keto answered a result without a boolean "allowed"', {status, upstreamBody: truncate(text)})
-      }
+      if (typeof r !== 'object' || r === null || typeof (r as KetoResult).allowed !== 'boolean') throw invalid('Keto answered a result without a boolean "allowed"')
     }
     return results as KetoResult[]
   }

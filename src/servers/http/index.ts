@@ -42,10 +42,12 @@ export {MetricsRegistry} from './metrics.js'
 export {
   cached,
   classifyUpstreamError,
+  describeNetworkFailure,
   createUpstreamPool,
   gatewayStatus,
   parseUpstreamUrl,
   probeReady,
+  errorReason,
   requestJson,
   truncate,
   UpstreamError,

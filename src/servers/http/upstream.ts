@@ -1,4 +1,4 @@
-import {Pool, request} from 'undici'
+import {Pool, request, type Dispatcher} from 'undici'
 
 /**
  * Keep-alive connection pools to upstream APIs (Keto, Kratos) and the classification of what went wrong, so every
@@ -96,51 +96,102 @@ export function truncate(text: string, max = 500): string {
   return text.length <= max ? text : text.slice(0, max) + '…'
 }
 
-export interface UpstreamJsonResponse {
+export interface JsonResponse {
   status: number
+  headers: Record<string, string | string[] | undefined>
+  /** The parsed JSON body; undefined for an empty body (or an unparseable one the caller did not accept). */
   body: unknown
 }
 
+export interface JsonRequest {
+  method: Dispatcher.HttpMethod
+  /** Path with the query, e.g. `/relation-tuples?namespace=Role`. */
+  path: string
+  /** The origin, when `target` is a dispatcher shared across origins (a Pool knows its own). */
+  origin?: string
+  body?: string
+  headers?: Record<string, string>
+  signal?: AbortSignal
+  /** Deadline of the whole call (connect, headers, body), combined with `signal`. */
+  timeoutMs?: number
+  /** Names the upstream in errors, e.g. `Keto`. */
+  what?: string
+  /** Which statuses are answers the caller handles; the rest throw kind 'status'. Default: 2xx. */
+  acceptStatus?: (status: number) => boolean
+  /** Largest body read; a larger one is kind 'invalid_response'. Default 8 MiB. */
+  maxBytes?: number
+}
+
+const DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+
 /**
- * One JSON request through a pool. Non-2xx answers throw UpstreamError kind 'status' (with the body in
- * `upstreamBody`) unless `acceptStatus` says otherwise; unparseable bodies throw 'invalid_response'.
+ * The one outbound HTTP/JSON request of iam (all but the installer's downloads and jose's JWKS fetch): through a
+ * keep-alive pool or dispatcher, or on a URL's origin with undici's global one; a deadline, a bounded body, JSON
+ * parsed. Failures are UpstreamErrors with a kind — `unavailable`, `timeout`, `status` (an answer outside
+ * `acceptStatus`, its message carrying Ory's error reason), `invalid_response` — which the Ory clients map to
+ * IamErrors and the servers to 502/503/504.
  */
-export async function requestJson(
-  pool: Pool,
-  o: {
-    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
-    path: string
-    body?: string
-    headers?: Record<string, string>
-    signal?: AbortSignal
-    what?: string
-    acceptStatus?: (status: number) => boolean
-  },
-): Promise<UpstreamJsonResponse> {
+export async function requestJson(target: Dispatcher | string, o: JsonRequest): Promise<JsonResponse> {
   const what = o.what ?? 'upstream'
+  const timeout = o.timeoutMs === undefined ? undefined : AbortSignal.timeout(o.timeoutMs)
+  const signal = timeout && o.signal ? AbortSignal.any([timeout, o.signal]) : (timeout ?? o.signal)
+  const headers = o.body === undefined ? {accept: 'application/json', ...o.headers} : {accept: 'application/json', 'content-type': 'application/json', ...o.headers}
   let status: number
+  let responseHeaders: JsonResponse['headers']
   let text: string
   try {
-    const res = await pool.request({
-      method: o.method,
-      path: o.path,
-      headers: o.body === undefined ? {accept: 'application/json', ...o.headers} : {accept: 'application/json', 'content-type': 'application/json', ...o.headers},
-      body: o.body,
-      signal: o.signal,
-    })
+    const res =
+      typeof target === 'string'
+        ? await request(new URL(o.path, target), {method: o.method, headers, body: o.body, signal})
+        : await target.request({origin: o.origin, method: o.method, path: o.path, headers, body: o.body, signal})
     status = res.statusCode
-    text = await res.body.text()
+    responseHeaders = res.headers
+    text = await readBounded(res.body, o.maxBytes ?? DEFAULT_MAX_BYTES, what)
   } catch (error) {
     throw classifyUpstreamError(error, what)
   }
-  const ok = o.acceptStatus ? o.acceptStatus(status) : status >= 200 && status < 300
-  if (!ok) throw new UpstreamError('status', `${what} answered HTTP ${status}`, {status, upstreamBody: truncate(text)})
-  if (text.length === 0) return {status, body: undefined}
-  try {
-    return {status, body: JSON.parse(text) as unknown}
-  } catch {
-    throw new UpstreamError('invalid_response', `${what} answered HTTP ${status} with a body that is not JSON`, {status, upstreamBody: truncate(text)})
+  let body: unknown
+  let parsed = text.length === 0
+  if (!parsed) {
+    try {
+      body = JSON.parse(text) as unknown
+      parsed = true
+    } catch {
+      // decided below: only an accepted answer must be JSON
+    }
   }
+  const accepted = o.acceptStatus ? o.acceptStatus(status) : status >= 200 && status < 300
+  if (!accepted) {
+    const reason = parsed ? errorReason(body) : undefined
+    throw new UpstreamError('status', `${what} answered HTTP ${status}${reason ? `: ${reason}` : ''}`, {status, upstreamBody: truncate(text)})
+  }
+  if (!parsed) throw new UpstreamError('invalid_response', `${what} answered HTTP ${status} with a body that is not JSON`, {status, upstreamBody: truncate(text)})
+  return {status, headers: responseHeaders, body}
+}
+
+/** The text inside an Ory-style error body `{"error": {"message", "reason"}}`, if that is what it is. */
+export function errorReason(body: unknown): string | undefined {
+  if (!body || typeof body !== 'object') return undefined
+  const error = (body as {error?: unknown}).error
+  if (!error || typeof error !== 'object') return undefined
+  const e = error as {reason?: unknown; message?: unknown}
+  const parts = [e.message, e.reason].filter((p): p is string => typeof p === 'string' && p.length > 0)
+  return parts.length > 0 ? parts.join(': ') : undefined
+}
+
+async function readBounded(body: Dispatcher.ResponseData['body'], maxBytes: number, what: string): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of body) {
+    const buf = chunk as Buffer
+    size += buf.length
+    if (size > maxBytes) {
+      body.destroy()
+      throw new UpstreamError('invalid_response', `${what} answered more than ${maxBytes} bytes`)
+    }
+    chunks.push(buf)
+  }
+  return chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')
 }
 
 export interface ReadyProbe {
@@ -156,19 +207,22 @@ export interface ReadyProbe {
  * on a URL's origin (the CLI: status, up, doctor), ready on 2xx, within `timeoutMs`. Never throws.
  */
 export async function probeReady(target: Pool | string, path: string, timeoutMs: number, cancel?: AbortSignal): Promise<ReadyProbe> {
+  let status: number
+  let text: string
   try {
-    const signal = cancel ? AbortSignal.any([AbortSignal.timeout(timeoutMs), cancel]) : AbortSignal.timeout(timeoutMs)
-    const options = {method: 'GET' as const, signal, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, headers: {accept: 'application/json'}}
-    const res = typeof target === 'string' ? await request(new URL(path, target), options) : await target.request({...options, path})
-    if (res.statusCode >= 200 && res.statusCode < 300) {
-      await res.body.dump()
-      return {ok: true, status: res.statusCode}
-    }
-    const body = (await res.body.text().catch(() => '')).replaceAll(/\s+/g, ' ').trim().slice(0, 200)
-    return {ok: false, status: res.statusCode, error: `HTTP ${res.statusCode}${body ? `: ${body}` : ''}`}
+    const res = await requestJson(target, {method: 'GET', path, timeoutMs, ...(cancel ? {signal: cancel} : {}), acceptStatus: () => true, maxBytes: 64 * 1024})
+    status = res.status
+    text = res.body === undefined ? '' : JSON.stringify(res.body)
   } catch (error) {
-    return {ok: false, error: describeNetworkFailure(error)}
+    // A health answer need not be JSON: the status decides.
+    if (error instanceof UpstreamError && error.kind === 'invalid_response' && error.status !== undefined) {
+      status = error.status
+      text = error.upstreamBody ?? ''
+    } else return {ok: false, error: describeNetworkFailure(error)}
   }
+  if (status >= 200 && status < 300) return {ok: true, status}
+  const body = text.replaceAll(/\s+/g, ' ').trim().slice(0, 200)
+  return {ok: false, status, error: `HTTP ${status}${body ? `: ${body}` : ''}`}
 }
 
 /**
@@ -177,6 +231,10 @@ export async function probeReady(target: Pool | string, path: string, timeoutMs:
  * failures into kinds.
  */
 export function describeNetworkFailure(error: unknown): string {
+  if (error instanceof UpstreamError) {
+    if (error.kind === 'timeout') return 'timed out'
+    return error.cause === undefined ? error.message : describeNetworkFailure(error.cause)
+  }
   const classified = classifyUpstreamError(error)
   if (classified.kind === 'timeout') return 'timed out'
   const e = error as {code?: string; cause?: {code?: string; message?: string}; message?: string} | undefined

@@ -1,4 +1,5 @@
 import {environmentError, IamError} from '../../errors.js'
+import {describeNetworkFailure, requestJson, UpstreamError} from '../http/index.js'
 import type {MailView} from './server.js'
 
 export interface MailInboxOptions {
@@ -17,29 +18,29 @@ export class MailInbox {
   }
 
   private async call(method: 'GET' | 'DELETE', path: string, to?: string): Promise<{status: number; body: unknown}> {
-    const url = `${this.o.baseUrl}${path}${to === undefined ? '' : `?to=${encodeURIComponent(to)}`}`
-    let res: Response
+    const notOurs = (status?: number): IamError =>
+      environmentError('MAIL_NOT_IAM', `${this.o.baseUrl} is not iam's mail catcher (${status === undefined ? 'no' : `HTTP ${status},`} not its JSON API).`, {
+        suggestion: 'Under the compose runtime the mail UI is Mailpit: open it in a browser. `iam mail` reads `iam serve mail` of the native runtime.',
+      })
+    let res
     try {
-      res = await fetch(url, {method, signal: AbortSignal.timeout(this.timeoutMs)})
+      res = await requestJson(this.o.baseUrl, {
+        method,
+        path: `${path}${to === undefined ? '' : `?to=${encodeURIComponent(to)}`}`,
+        timeoutMs: this.timeoutMs,
+        what: 'the mail catcher',
+        acceptStatus: () => true,
+        maxBytes: 64 * 1024 * 1024,
+      })
     } catch (error) {
-      const why = (error as {cause?: {code?: string}}).cause?.code ?? (error as Error).name
-      throw environmentError('MAIL_UNREACHABLE', `No mail catcher answers at ${this.o.baseUrl} (${why}).`, {
+      if (error instanceof UpstreamError && error.kind === 'invalid_response') throw notOurs(error.status)
+      throw environmentError('MAIL_UNREACHABLE', `No mail catcher answers at ${this.o.baseUrl} (${describeNetworkFailure(error)}).`, {
         suggestion: '`iam up` starts it (native runtime, with kratos.smtpUrl on ports.mailSmtp); `iam status` shows whether `mail` runs.',
       })
     }
-    const text = await res.text()
-    let body: unknown
-    try {
-      body = JSON.parse(text)
-    } catch {
-      body = undefined
-    }
+    const body = res.body
     const isOurs = typeof body === 'object' && body !== null && ('messages' in body || 'id' in body || 'error' in body || 'deleted' in body)
-    if (!isOurs) {
-      throw environmentError('MAIL_NOT_IAM', `${this.o.baseUrl} is not iam's mail catcher (HTTP ${res.status}, not its JSON API).`, {
-        suggestion: 'Under the compose runtime the mail UI is Mailpit: open it in a browser. `iam mail` reads `iam serve mail` of the native runtime.',
-      })
-    }
+    if (!isOurs) throw notOurs(res.status)
     return {status: res.status, body}
   }
 
