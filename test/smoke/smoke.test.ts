@@ -26,6 +26,16 @@ async function smoke(dir: string): Promise<{exitCode: number; report: SmokeRepor
   return {exitCode: r.exitCode, report, text: r.stdout + r.stderr}
 }
 
+/** Oathkeeper reloads a changed rules file by itself, a moment later: smoke again (5 s at most) until `done`. */
+async function smokeUntil(dir: string, done: (exitCode: number) => boolean): ReturnType<typeof smoke> {
+  let r = await smoke(dir)
+  for (let i = 0; i < 20 && !done(r.exitCode); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    r = await smoke(dir)
+  }
+  return r
+}
+
 const statusOf = (report: SmokeReport): [string, string][] => report.steps.map((s) => [s.id, s.status])
 
 describe('iam smoke (real servers)', () => {
@@ -89,12 +99,7 @@ describe('iam smoke (real servers)', () => {
     admin.authorizer = {handler: 'allow'}
     await writeFile(rulesFile, JSON.stringify(rules, null, 2))
     try {
-      // Oathkeeper watches the rules file; wait until it has reloaded it.
-      let r = await smoke(dir)
-      for (let i = 0; i < 20 && r.exitCode === 0; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 250))
-        r = await smoke(dir)
-      }
+      const r = await smokeUntil(dir, (exitCode) => exitCode !== 0)
       expect(r.exitCode).toBe(1)
       expect(r.report.steps.find((s) => s.id === 'route.admin')).toMatchObject({
         status: 'fail',
@@ -119,11 +124,7 @@ describe('iam smoke (real servers)', () => {
     expect(rules.find((r) => r.id === 'public')!.match.url).toMatch(/\/public\/<\.\*>$/)
     await writeFile(rulesFile, JSON.stringify(rules, null, 2))
     try {
-      let r = await smoke(dir)
-      for (let i = 0; i < 20 && r.exitCode === 0; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 250))
-        r = await smoke(dir)
-      }
+      let r = await smokeUntil(dir, (exitCode) => exitCode !== 0)
       expect(r.exitCode).toBe(1)
       const step = r.report.steps.find((s) => s.id === 'route.public')!
       expect(step).toMatchObject({status: 'fail', message: expect.stringContaining('/public anonymous: expected 200, Oathkeeper answered 404')})
@@ -131,11 +132,7 @@ describe('iam smoke (real servers)', () => {
       // The fix, followed: restore the rendered rules; Oathkeeper reloads them by itself, and smoke passes.
       const render = await runIam(['render', '--force', '--dir', dir])
       expect(render.exitCode, render.output).toBe(0)
-      r = await smoke(dir)
-      for (let i = 0; i < 20 && r.exitCode !== 0; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 250))
-        r = await smoke(dir)
-      }
+      r = await smokeUntil(dir, (exitCode) => exitCode === 0)
       expect(r.exitCode, JSON.stringify(r.report.steps, null, 2)).toBe(0)
     } finally {
       await runIam(['down'], {cwd: dir})
