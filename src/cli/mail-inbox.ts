@@ -3,7 +3,7 @@ import {existsSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 
 import {PROJECT_FILES} from '../config/model.js'
-import {MAIL_CATCHER_DEFAULTS} from '../servers/mail/defaults.js'
+import {MAIL_CATCHER_DEFAULTS} from '../servers/mail/config.js'
 import {stackDirFlag} from './flags.js'
 
 /** Flags of the `iam mail` commands: where the catcher's inbox is. */

@@ -2,14 +2,13 @@
  * The one way to serve: every `iam serve <server>` command extends ServeCommand. It owns the flags all of them share
  * (`--host`, `--port`, `--config`, `--log-level`, each readable from `<PREFIX>_HOST` … in the environment), the JSON
  * logger, and the lifetime: start, a port it cannot bind is PORT_UNAVAILABLE (exit 3), then serve until
- * SIGTERM/SIGINT drains it. Precedence everywhere: flag, then environment, then iam.yaml (--config), then the
- * server's own default. No `--json`: a server's output is its log.
+ * SIGTERM/SIGINT drains it. Each server's `config.ts` maps the settings onto its options with one precedence: flag,
+ * then environment, then iam.yaml (--config), then the server's own defaults. No `--json`: a server's output is its log.
  */
 import {type Command, Flags} from '@oclif/core'
 
 import {createLogger, parseLogLevel, type Logger} from '../servers/http/index.js'
 import {BaseCommand} from './base-command.js'
-import {portValue} from './flags.js'
 import {serveUntilSignal} from './serve.js'
 
 export interface ServeFlagOptions {
@@ -37,11 +36,6 @@ export abstract class ServeCommand<T extends typeof Command> extends BaseCommand
   /** JSON lines on stderr, tagged with the service name. */
   protected createLogger(service: string, level: string | undefined): Logger {
     return createLogger({level: parseLogLevel(level ?? 'info'), base: {service}})
-  }
-
-  /** The port from the flag or env, else iam.yaml, else the default; checked to be a TCP port. */
-  protected resolvePort(flag: number | undefined, fromConfig: number | undefined, fallback: number): number {
-    return portValue('port', flag ?? fromConfig ?? fallback)
   }
 
   /** Starts the server and serves until a signal; a port it cannot bind is PORT_UNAVAILABLE (exit 3). */

@@ -1,34 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {positiveInt} from '../../cli/flags.js'
 import {ServeCommand, serveFlags} from '../../cli/serve-command.js'
-import {usageError} from '../../errors.js'
-import {parseDuration} from '../../config/duration.js'
-import {parseByteSize} from '../../servers/http/index.js'
-import {BATCH_AUTH_DEFAULTS, startBatchAuth, type BatchAuthOptions} from '../../servers/batch-auth/index.js'
-
-/** The iam.yaml values batch-auth takes defaults from (a subset of IamConfig). */
-interface ConfigDefaults {
-  port?: number
-  ketoReadUrl?: string
-  maxBatch?: number
-}
-
-async function defaultsFromIamYaml(path: string): Promise<ConfigDefaults> {
-  // Loaded only with --config: the config module (YAML, schema checks) is not needed to serve.
-  const {loadConfigAt} = await import('../../config/load.js')
-  const {config} = await loadConfigAt(path)
-  return {port: config.ports.batchAuth, ketoReadUrl: `http://127.0.0.1:${config.ports.ketoRead}`, maxBatch: config.keto.maxBatchCheckSize}
-}
-
-function duration(name: string, value: string | undefined, allowZero = false): number | undefined {
-  if (value === undefined) return undefined
-  const ms = parseDuration(value)
-  if (ms === undefined || ms < 0 || (!allowZero && ms === 0)) {
-    throw usageError('INVALID_FLAG', `--${name} must be a duration like 2s or 500ms (as in iam.yaml), got "${value}".`)
-  }
-  return ms
-}
+import {BATCH_AUTH_DEFAULTS, startBatchAuth} from '../../servers/batch-auth/index.js'
+import {batchAuthSettingsFrom, resolveBatchAuthOptions} from '../../servers/batch-auth/config.js'
 
 export default class ServeBatchAuth extends ServeCommand<typeof ServeBatchAuth> {
   static override description = `Run batch-auth: OR-authorization over Keto's batch check, for Oathkeeper's remote_json authorizer.
@@ -62,35 +36,28 @@ Decision cache (--cache-ttl, off by default): a permission revoked in Keto stays
 
   async run(): Promise<void> {
     const f = this.flags
-    const fromConfig = f.config === undefined ? {} : await defaultsFromIamYaml(f.config)
-    const d = BATCH_AUTH_DEFAULTS
-    const maxBody = f['max-body'] === undefined ? d.maxBodyBytes : parseByteSize(f['max-body'])
-    if (maxBody === undefined) throw usageError('INVALID_FLAG', `--max-body must be a size like 64kb or 1mb, got "${f['max-body']}".`)
-    const ketoReadUrl = f['keto-read-url'] ?? fromConfig.ketoReadUrl ?? d.ketoReadUrl
-    try {
-      const u = new URL(ketoReadUrl)
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol')
-    } catch {
-      throw usageError('INVALID_FLAG', `--keto-read-url must be an http(s) URL, got "${ketoReadUrl}".`)
-    }
-    const port = this.resolvePort(f.port, fromConfig.port, d.port)
+    // iam.yaml is loaded only with --config: the config module (YAML, schema checks) is not needed to serve.
+    const fromConfig = f.config === undefined ? {} : batchAuthSettingsFrom((await (await import('../../config/load.js')).loadConfigAt(f.config)).config)
     const logger = this.createLogger('batch-auth', f['log-level'])
-    const options: BatchAuthOptions = {
-      host: f.host ?? d.host,
-      port,
-      ketoReadUrl,
-      timeoutMs: duration('timeout', f.timeout) ?? d.timeoutMs,
-      maxBodyBytes: maxBody,
-      maxTuples: positiveInt('max-tuples', f['max-tuples']) ?? d.maxTuples,
-      maxBatch: positiveInt('max-batch', f['max-batch']) ?? fromConfig.maxBatch ?? d.maxBatch,
-      cacheTtlMs: duration('cache-ttl', f['cache-ttl'], true) ?? d.cacheTtlMs,
-      cacheSize: positiveInt('cache-size', f['cache-size']) ?? d.cacheSize,
-      connections: positiveInt('connections', f.connections) ?? d.connections,
+    const options = resolveBatchAuthOptions(
+      {
+        host: f.host,
+        port: f.port,
+        ketoReadUrl: f['keto-read-url'],
+        timeout: f.timeout,
+        maxBody: f['max-body'],
+        maxTuples: f['max-tuples'],
+        maxBatch: f['max-batch'],
+        cacheTtl: f['cache-ttl'],
+        cacheSize: f['cache-size'],
+        connections: f.connections,
+      },
+      fromConfig,
       logger,
-    }
+    )
     await this.serve(() => startBatchAuth(options), {
       logger,
-      portMessage: (code) => `Cannot listen on ${options.host}:${port} (${code}).`,
+      portMessage: (code) => `Cannot listen on ${options.host}:${options.port} (${code}).`,
       suggestion: 'Stop what uses the port, or pass --port (and point the remote_json authorizer at the new one).',
     })
   }

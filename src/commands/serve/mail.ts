@@ -1,10 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {positiveInt} from '../../cli/flags.js'
 import {ServeCommand, serveFlags} from '../../cli/serve-command.js'
-import {usageError} from '../../errors.js'
-import {parseByteSize} from '../../servers/http/index.js'
-import {MAIL_CATCHER_DEFAULTS} from '../../servers/mail/defaults.js'
+import {MAIL_CATCHER_DEFAULTS, mailCatcherSettingsFrom, resolveMailCatcherOptions} from '../../servers/mail/config.js'
 
 export default class ServeMail extends ServeCommand<typeof ServeMail> {
   static override description = `Run the mail catcher: an SMTP server that keeps every mail Kratos sends (nothing is relayed) and an inbox to read them.
@@ -26,37 +23,16 @@ The native runtime starts it when kratos.smtpUrl points at ports.mailSmtp on thi
 
   async run(): Promise<void> {
     const f = this.flags
-    const d = MAIL_CATCHER_DEFAULTS
-    let fromConfig: {smtpPort?: number; httpPort?: number} = {}
-    if (f.config !== undefined) {
-      // Loaded only with --config: the config module (YAML, schema checks) is not needed to serve.
-      const {loadConfigAt} = await import('../../config/load.js')
-      const {config} = await loadConfigAt(f.config)
-      fromConfig = {smtpPort: config.ports.mailSmtp, httpPort: config.ports.mailUi}
-    }
-    const maxMessageBytes = f['max-size'] === undefined ? d.maxMessageBytes : parseByteSize(f['max-size'])
-    if (maxMessageBytes === undefined) throw usageError('INVALID_FLAG', `--max-size must be a size like 512kb or 1mb, got "${f['max-size']}".`)
-    const smtpPort = f['smtp-port'] ?? fromConfig.smtpPort ?? d.smtpPort
-    const httpPort = this.resolvePort(f.port, fromConfig.httpPort, d.httpPort)
-    const host = f.host ?? d.host
+    // iam.yaml is loaded only with --config: the config module (YAML, schema checks) is not needed to serve.
+    const fromConfig = f.config === undefined ? {} : mailCatcherSettingsFrom((await (await import('../../config/load.js')).loadConfigAt(f.config)).config)
     const logger = this.createLogger('mail', f['log-level'])
+    const options = resolveMailCatcherOptions({host: f.host, smtpPort: f['smtp-port'], httpPort: f.port, maxMessages: f['max-messages'], maxSize: f['max-size']}, fromConfig, logger)
     // SMTP and MIME parsing are loaded only to serve, not for --help.
     const {startMailCatcher} = await import('../../servers/mail/server.js')
-    await this.serve(
-      () =>
-        startMailCatcher({
-          host,
-          smtpPort,
-          httpPort,
-          maxMessages: positiveInt('max-messages', f['max-messages']) ?? d.maxMessages,
-          maxMessageBytes,
-          logger,
-        }),
-      {
-        logger,
-        portMessage: (code) => `Cannot listen on ${host} port ${smtpPort} (SMTP) or ${httpPort} (inbox): ${code}.`,
-        suggestion: 'Stop what uses the port, or pass --smtp-port / --port (and point kratos.smtpUrl at the new SMTP port).',
-      },
-    )
+    await this.serve(() => startMailCatcher(options), {
+      logger,
+      portMessage: (code) => `Cannot listen on ${options.host} port ${options.smtpPort} (SMTP) or ${options.httpPort} (inbox): ${code}.`,
+      suggestion: 'Stop what uses the port, or pass --smtp-port / --port (and point kratos.smtpUrl at the new SMTP port).',
+    })
   }
 }

@@ -1,10 +1,9 @@
 import {Flags} from '@oclif/core'
 
 import {ServeCommand, serveFlags} from '../../cli/serve-command.js'
-import {parseDuration} from '../../config/duration.js'
-import {usageError} from '../../errors.js'
 import {resolveOryContext} from '../../admin/context.js'
 import {loadWebhookSecret, WEBHOOK_SECRET_ENV, WEBHOOK_SECRET_HEADER} from '../../servers/role-webhook/secret.js'
+import {resolveRoleWebhookOptions, ROLE_WEBHOOK_DEFAULTS, roleWebhookSettingsFrom} from '../../servers/role-webhook/config.js'
 import {HOOK_PATH, INJECT_ROLES_PATH, startRoleWebhook} from '../../servers/role-webhook/server.js'
 
 export default class ServeRoleWebhook extends ServeCommand<typeof ServeRoleWebhook> {
@@ -31,7 +30,7 @@ the identity is stored. If the webhook itself is unreachable, Kratos fails the l
   ]
 
   static override flags = {
-    ...serveFlags({envPrefix: 'IAM_ROLE_WEBHOOK', defaultHost: '127.0.0.1', defaultPort: 4471, portKey: 'ports.roleWebhook (of --config, else ./iam.yaml)'}),
+    ...serveFlags({envPrefix: 'IAM_ROLE_WEBHOOK', defaultHost: ROLE_WEBHOOK_DEFAULTS.host, defaultPort: ROLE_WEBHOOK_DEFAULTS.port, portKey: 'ports.roleWebhook (of --config, else ./iam.yaml)'}),
     'kratos-admin-url': Flags.string({description: 'Kratos admin API. Default: from iam.yaml ports, else http://127.0.0.1:4434.'}),
     'keto-read-url': Flags.string({description: 'Keto read API. Default: from iam.yaml ports, else http://127.0.0.1:4466.'}),
     strict: Flags.boolean({description: 'Interrupt the Kratos flow when roles cannot be synced (default: let it proceed).'}),
@@ -43,28 +42,30 @@ the identity is stored. If the webhook itself is unreachable, Kratos fails the l
   }
 
   async run(): Promise<void> {
-    const logger = this.createLogger('role-webhook', this.flags['log-level'])
-    const timeoutMs = this.flags.timeout === undefined ? 2000 : parseDuration(this.flags.timeout)
-    if (timeoutMs === undefined || timeoutMs < 50) throw usageError('INVALID_FLAG', `--timeout must be a duration of at least 50ms like 2s or 1500ms (as in iam.yaml), got "${this.flags.timeout}".`)
-    const host = this.flags.host ?? '127.0.0.1'
-    const secret = await loadWebhookSecret({secretFile: this.flags['secret-file'], warn: (message) => logger.warn(message)})
-    const ctx = await resolveOryContext({config: this.flags.config, 'kratos-admin-url': this.flags['kratos-admin-url'], 'keto-read-url': this.flags['keto-read-url']})
-    const port = this.resolvePort(this.flags.port, ctx.config?.ports.roleWebhook, 4471)
-    await this.serve(
-      () =>
-        startRoleWebhook({
-          host,
-          port,
-          secret,
-          kratosAdminUrl: ctx.kratosAdminUrl,
-          ketoReadUrl: ctx.ketoReadUrl,
-          shape: {namespace: this.flags['roles-namespace'] ?? ctx.roles.namespace, relation: this.flags['roles-relation'] ?? ctx.roles.relation},
-          strict: this.flags.strict,
-          timeoutMs,
-          pageSize: this.flags['page-size'],
-          logger,
-        }),
-      {logger, portMessage: (code) => `Cannot listen on ${host}:${port} (${code}).`, suggestion: 'Stop what uses the port or pass --port.'},
+    const f = this.flags
+    const logger = this.createLogger('role-webhook', f['log-level'])
+    const secret = await loadWebhookSecret({secretFile: f['secret-file'], warn: (message) => logger.warn(message)})
+    // --config, else ./iam.yaml when present (the native runtime starts it in the project directory).
+    const {config} = await resolveOryContext({config: f.config})
+    const options = resolveRoleWebhookOptions(
+      {
+        host: f.host,
+        port: f.port,
+        kratosAdminUrl: f['kratos-admin-url'],
+        ketoReadUrl: f['keto-read-url'],
+        rolesNamespace: f['roles-namespace'],
+        rolesRelation: f['roles-relation'],
+        strict: f.strict,
+        timeout: f.timeout,
+        pageSize: f['page-size'],
+      },
+      config ? roleWebhookSettingsFrom(config) : {},
+      {secret, logger},
     )
+    await this.serve(() => startRoleWebhook(options), {
+      logger,
+      portMessage: (code) => `Cannot listen on ${options.host}:${options.port} (${code}).`,
+      suggestion: 'Stop what uses the port or pass --port.',
+    })
   }
 }
