@@ -5,6 +5,7 @@
  */
 import {parseDuration} from '../config/duration.js'
 import {usageError} from '../errors.js'
+import {parseByteSize} from '../servers/http/body.js'
 
 /** A value that must be a positive integer (oclif's integer flags accept 0 and negatives). */
 export function positiveInt(name: string, value: number | undefined): number | undefined {
@@ -40,4 +41,17 @@ export function httpUrlValue(name: string, value: string): string {
   }
   if (!ok) throw usageError('INVALID_FLAG', `--${name} must be an http(s) URL, got "${value}".`)
   return value
+}
+
+/** A size like `64kb` or `1mb`, in bytes. */
+export function sizeValue(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const bytes = parseByteSize(value)
+  if (bytes === undefined) throw usageError('INVALID_FLAG', `--${name} must be a size like 64kb or 1mb, got "${value}".`)
+  return bytes
+}
+
+/** iam's precedence for one setting: what was given (flag or environment), else what iam.yaml says. */
+export function precedence<S extends object>(given: S, fromConfig: S): <K extends keyof S>(key: K) => S[K] {
+  return (key) => given[key] ?? fromConfig[key]
 }

@@ -4,9 +4,8 @@
  * error naming the setting.
  */
 import type {IamConfig} from '../../config/model.js'
-import {durationValue, httpUrlValue, portValue, positiveInt} from '../../util/values.js'
-import {parseByteSize, type Logger} from '../http/index.js'
-import {usageError} from '../../errors.js'
+import {durationValue, httpUrlValue, portValue, positiveInt, precedence, sizeValue} from '../../util/values.js'
+import type {Logger} from '../http/index.js'
 import {BATCH_AUTH_DEFAULTS, type BatchAuthOptions} from './server.js'
 
 /** The settings as given, text where the user writes text (durations, sizes). */
@@ -30,16 +29,13 @@ export function batchAuthSettingsFrom(config: IamConfig): BatchAuthSettings {
 
 export function resolveBatchAuthOptions(given: BatchAuthSettings, fromConfig: BatchAuthSettings, logger: Logger): BatchAuthOptions {
   const d = BATCH_AUTH_DEFAULTS
-  const pick = <K extends keyof BatchAuthSettings>(key: K): BatchAuthSettings[K] => given[key] ?? fromConfig[key]
-  const maxBodyText = pick('maxBody')
-  const maxBodyBytes = maxBodyText === undefined ? d.maxBodyBytes : parseByteSize(maxBodyText)
-  if (maxBodyBytes === undefined) throw usageError('INVALID_FLAG', `--max-body must be a size like 64kb or 1mb, got "${maxBodyText}".`)
+  const pick = precedence(given, fromConfig)
   return {
     host: pick('host') ?? d.host,
     port: portValue('port', pick('port') ?? d.port),
     ketoReadUrl: httpUrlValue('keto-read-url', pick('ketoReadUrl') ?? d.ketoReadUrl),
     timeoutMs: durationValue('timeout', pick('timeout')) ?? d.timeoutMs,
-    maxBodyBytes,
+    maxBodyBytes: sizeValue('max-body', pick('maxBody')) ?? d.maxBodyBytes,
     maxTuples: positiveInt('max-tuples', pick('maxTuples')) ?? d.maxTuples,
     maxBatch: positiveInt('max-batch', pick('maxBatch')) ?? d.maxBatch,
     cacheTtlMs: durationValue('cache-ttl', pick('cacheTtl'), {allowZero: true}) ?? d.cacheTtlMs,

@@ -4,9 +4,8 @@
  * --help does not load SMTP and MIME parsing.
  */
 import type {IamConfig} from '../../config/model.js'
-import {usageError} from '../../errors.js'
-import {portValue, positiveInt} from '../../util/values.js'
-import {parseByteSize, type Logger} from '../http/index.js'
+import {portValue, positiveInt, precedence, sizeValue} from '../../util/values.js'
+import type {Logger} from '../http/index.js'
 
 export const MAIL_CATCHER_DEFAULTS = {
   host: '127.0.0.1',
@@ -40,16 +39,13 @@ export function mailCatcherSettingsFrom(config: IamConfig): MailCatcherSettings 
 
 export function resolveMailCatcherOptions(given: MailCatcherSettings, fromConfig: MailCatcherSettings, logger: Logger): ResolvedMailCatcherOptions {
   const d = MAIL_CATCHER_DEFAULTS
-  const pick = <K extends keyof MailCatcherSettings>(key: K): MailCatcherSettings[K] => given[key] ?? fromConfig[key]
-  const maxSize = pick('maxSize')
-  const maxMessageBytes = maxSize === undefined ? d.maxMessageBytes : parseByteSize(maxSize)
-  if (maxMessageBytes === undefined) throw usageError('INVALID_FLAG', `--max-size must be a size like 512kb or 1mb, got "${maxSize}".`)
+  const pick = precedence(given, fromConfig)
   return {
     host: pick('host') ?? d.host,
     smtpPort: portValue('smtp-port', pick('smtpPort') ?? d.smtpPort),
     httpPort: portValue('port', pick('httpPort') ?? d.httpPort),
     maxMessages: positiveInt('max-messages', pick('maxMessages')) ?? d.maxMessages,
-    maxMessageBytes,
+    maxMessageBytes: sizeValue('max-size', pick('maxSize')) ?? d.maxMessageBytes,
     logger,
   }
 }

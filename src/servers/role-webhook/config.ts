@@ -7,7 +7,7 @@ import type {IamConfig} from '../../config/model.js'
 import {KETO_DEFAULT_READ_URL} from '../../ory/keto-client.js'
 import {KRATOS_DEFAULT_ADMIN_URL} from '../../ory/kratos-client.js'
 import {DEFAULT_ROLE_SHAPE} from '../../roles/sync.js'
-import {durationValue, httpUrlValue, portValue} from '../../util/values.js'
+import {durationValue, httpUrlValue, portValue, precedence} from '../../util/values.js'
 import type {Logger} from '../http/index.js'
 import type {RoleWebhookOptions} from './server.js'
 
@@ -46,7 +46,7 @@ export function roleWebhookSettingsFrom(config: IamConfig): RoleWebhookSettings 
 
 export function resolveRoleWebhookOptions(given: RoleWebhookSettings, fromConfig: RoleWebhookSettings, o: {secret: string; logger: Logger}): RoleWebhookOptions {
   const d = ROLE_WEBHOOK_DEFAULTS
-  const pick = <K extends keyof RoleWebhookSettings>(key: K): RoleWebhookSettings[K] => given[key] ?? fromConfig[key]
+  const pick = precedence(given, fromConfig)
   const pageSize = pick('pageSize')
   return {
     host: pick('host') ?? d.host,
