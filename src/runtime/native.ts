@@ -5,7 +5,7 @@
  */
 import {spawn, type ChildProcess} from 'node:child_process'
 import {closeSync, openSync, writeSync} from 'node:fs'
-import {mkdir, readFile, rm} from 'node:fs/promises'
+import {chmod, mkdir, readFile, rm} from 'node:fs/promises'
 import {dirname, join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -106,7 +106,12 @@ export class NativeRuntime implements Runtime {
     }
     await assertPortsFree(plannedPorts(toStart))
     const binaries = await this.resolveBinaries(toStart, emit)
-    await Promise.all([this.paths.runDir, this.paths.logDir, this.paths.dataDir].map((d) => mkdir(d, {recursive: true})))
+    // Logs, pid files and the SQLite databases (live sessions) are for this user only: 0700 folders, also when an
+    // older iam made them 0755 (mkdir's mode applies to new folders only, and through the umask).
+    for (const dir of [this.paths.stateDir, this.paths.runDir, this.paths.logDir, this.paths.dataDir]) {
+      await mkdir(dir, {recursive: true, mode: 0o700})
+      await chmod(dir, 0o700)
+    }
     await writeRuntimeMarker(this.paths, {kind: 'native', project: this.o.config.project})
     // Throws SECRETS_MISSING naming what `iam render` must generate.
     const secrets = await readSecrets(this.o.projectDir)

@@ -4,7 +4,7 @@
  * every process a test started is killed in afterAll, even when a test fails.
  */
 import {createServer} from 'node:http'
-import {readFile, rm, writeFile, readdir, appendFile} from 'node:fs/promises'
+import {readFile, rm, writeFile, readdir, appendFile, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -56,6 +56,9 @@ describe('native runtime: up, status, proxy, crash, down (real servers)', () => 
     const secret = /KRATOS_SECRETS_COOKIE=(.+)/.exec(await readFile(join(dir, '.env'), 'utf8'))?.[1]
     expect(secret).toBeTruthy()
     expect(r.stdout + r.stderr).not.toContain(secret)
+    // Logs, pid files and the databases (live sessions) are this user's alone: 0600 files in 0700 folders.
+    for (const folder of ['.iam', '.iam/run', '.iam/logs', '.iam/data']) expect(((await stat(join(dir, folder))).mode & 0o777).toString(8), folder).toBe('700')
+    for (const db of ['kratos.db', 'keto.db']) expect(((await stat(join(dir, '.iam/data', db))).mode & 0o777).toString(8), db).toBe('600')
   })
 
   it('iam status -o json reports every service healthy with pid, ports and version; -o env prints the endpoints', async () => {
