@@ -168,14 +168,15 @@ export async function waitForReady(url: string, o: WaitForReadyOptions): Promise
     const probe = await probeReady(url, '', perRequest, o.signal)
     o.signal?.throwIfAborted()
     if (probe.ok) return
-    if (probe.status === undefined) {
-      lastError = probe.error
-      lastStatus = undefined
-      lastBody = undefined
-    } else {
+    if (probe.status !== undefined) {
       lastStatus = probe.status
       lastBody = probe.error?.replace(/^HTTP \d+:? ?/, '')
       lastError = undefined
+    } else if (!(lastStatus !== undefined && Date.now() >= deadline)) {
+      // A probe that our own deadline cut short says nothing new: the server's last answer stays the reason.
+      lastError = probe.error
+      lastStatus = undefined
+      lastBody = undefined
     }
     if (o.isAlive && !o.isAlive()) throw fail('the process exited or reported a fatal startup error')
     if (Date.now() + intervalMs > deadline) throw fail(`timed out after ${o.timeoutMs} ms`)

@@ -104,7 +104,8 @@ describe('waitForReady', () => {
       res.statusCode = 503
       res.end('{"status":"not ready"}')
     })
-    const error = await notReady(waitForReady(url, {timeoutMs: 200, intervalMs: 20}))
+    // Budget for a loaded machine: the first answer must arrive before the deadline for there to be a last status.
+    const error = await notReady(waitForReady(url, {timeoutMs: 2000, intervalMs: 20}))
     expect(error.details).toMatchObject({url, lastStatus: 503, lastBody: '{"status":"not ready"}'})
   })
   it('reports the connection error when nothing listens', async () => {
