@@ -1,4 +1,5 @@
 import {ORY_VERSION} from '../ory/servers.js'
+import {derivedAddresses, matchUrl} from './addresses.js'
 import type {HttpMethod, IamConfig, NamespaceConfig, PortsConfig, RouteConfig} from './model.js'
 
 /**
@@ -12,8 +13,11 @@ export const DEFAULT_PORTS: Readonly<PortsConfig> = Object.freeze({
   kratosAdmin: 4434,
   ketoRead: 4466,
   ketoWrite: 4467,
+  ketoMetrics: 4468,
+  ketoOpl: 4469,
   oathkeeperProxy: 4455,
   oathkeeperApi: 4456,
+  oathkeeperMetrics: 4457,
   batchAuth: 4470,
   roleWebhook: 4471,
   mailUi: 4436,
@@ -32,6 +36,8 @@ const WRITE_METHODS: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']
 export interface DefaultBasis {
   /** Ports the derived URLs use (publicUrl, issuer, SMTP URL, route matches). */
   ports?: Partial<PortsConfig>
+  /** gateway.publicUrl when set; the issuer and the example routes' matches follow it. */
+  gatewayUrl?: string
   /** The UI URL allowedReturnUrls defaults to. */
   uiUrl?: string
   /** When false the admin example route checks Keto (anyOf) instead of session roles. Default true. */
@@ -51,45 +57,46 @@ export function defaultConfig(project: string, basis: DefaultBasis = {}): IamCon
   const ports: PortsConfig = {...DEFAULT_PORTS, ...basis.ports}
   const uiUrl = basis.uiUrl ?? DEFAULT_UI_URL
   const rolesEnabled = basis.roles ?? true
+  const addresses = derivedAddresses(ports, basis.gatewayUrl)
   return {
     version: 1,
     project,
     oryVersion: ORY_VERSION,
     runtime: 'auto',
     ports,
+    gateway: {publicUrl: addresses.gatewayUrl},
     kratos: {
-      publicUrl: `http://127.0.0.1:${ports.kratosPublic}/`,
+      publicUrl: addresses.kratosPublicUrl,
       uiUrl,
       allowedReturnUrls: [uiUrl],
       traits: {name: true},
       methods: {password: true, code: false},
       passwordBreachCheck: true,
-      smtpUrl: `smtp://127.0.0.1:${ports.mailSmtp}/?disable_starttls=true`,
+      smtpUrl: addresses.smtpUrl,
       fromAddress: 'no-reply@example.com',
     },
     keto: {namespaces: defaultNamespaces(), maxBatchCheckSize: 10},
     tokens: {
-      issuer: `http://127.0.0.1:${ports.oathkeeperProxy}/`,
+      issuer: addresses.issuer,
       ttlMs: 60_000,
       algorithm: 'RS256',
       clockSkewMs: 5_000,
       jwksRefreshMs: 30_000,
     },
     roles: {enabled: rolesEnabled, namespace: 'Role', relation: 'member', strict: false},
-    routes: exampleRoutes(project, ports.oathkeeperProxy, rolesEnabled),
+    routes: exampleRoutes(project, addresses.gatewayUrl, rolesEnabled),
     seed: {identities: [], tuples: []},
   }
 }
 
-function exampleRoutes(project: string, proxyPort: number, rolesEnabled: boolean): RouteConfig[] {
-  const base = `http://127.0.0.1:${proxyPort}`
+function exampleRoutes(project: string, gatewayUrl: string, rolesEnabled: boolean): RouteConfig[] {
   const audience = `${project}-api`
   const adminCheck = {namespace: 'Role', object: 'admin', relation: 'member'}
   return [
-    {id: 'public', match: `${base}/public/<**>`, methods: ['GET', 'HEAD'], upstream: EXAMPLE_UPSTREAM, auth: 'anonymous', audience},
+    {id: 'public', match: matchUrl(gatewayUrl, '/public/<**>'), methods: ['GET', 'HEAD'], upstream: EXAMPLE_UPSTREAM, auth: 'anonymous', audience},
     {
       id: 'admin',
-      match: `${base}/admin/<**>`,
+      match: matchUrl(gatewayUrl, '/admin/<**>'),
       methods: [...WRITE_METHODS],
       upstream: EXAMPLE_UPSTREAM,
       auth: 'session',
@@ -99,7 +106,7 @@ function exampleRoutes(project: string, proxyPort: number, rolesEnabled: boolean
     },
     {
       id: 'tenant',
-      match: `${base}/tenants/{tenant}/<**>`,
+      match: matchUrl(gatewayUrl, '/tenants/{tenant}/<**>'),
       methods: [...WRITE_METHODS],
       upstream: EXAMPLE_UPSTREAM,
       auth: 'session',

@@ -1,7 +1,6 @@
+import {isLoopbackUrl, portOf} from './addresses.js'
 import {hasEnvRefs} from './env.js'
 import type {IamConfig} from './model.js'
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
 
 /**
  * True when Kratos mails to the catcher iam runs (ports.mailSmtp on this machine, the default) rather than to an SMTP
@@ -10,11 +9,5 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
  */
 export function usesMailCatcher(config: IamConfig): boolean {
   const {smtpUrl} = config.kratos
-  if (hasEnvRefs(smtpUrl)) return false
-  try {
-    const url = new URL(smtpUrl)
-    return LOOPBACK_HOSTS.has(url.hostname) && url.port === String(config.ports.mailSmtp)
-  } catch {
-    return false
-  }
+  return !hasEnvRefs(smtpUrl) && isLoopbackUrl(smtpUrl) && portOf(smtpUrl) === config.ports.mailSmtp
 }

@@ -105,7 +105,7 @@ function checkUrlShape(match: string, parts: MatchPart[]): void {
   }
   const schemeEnd = flat.indexOf('://')
   if (schemeEnd === -1 || !/^([a-z][a-z0-9+.-]*|\u0002)$/i.test(flat.slice(0, schemeEnd))) {
-    throw new MatchSyntaxError('a match is a full URL starting with a scheme, e.g. http://127.0.0.1:4455/api/<**>', 0)
+    throw new MatchSyntaxError('a match is a path starting with "/" (e.g. /api/<**>) or a full URL starting with a scheme', 0)
   }
   const pathStart = flat.indexOf('/', schemeEnd + 3)
   if (pathStart === schemeEnd + 3) throw new MatchSyntaxError('the URL has no host', origin[schemeEnd + 3] ?? match.length)

@@ -16,12 +16,25 @@ export interface PortsConfig {
   kratosAdmin: number // 4434
   ketoRead: number // 4466
   ketoWrite: number // 4467
+  ketoMetrics: number // 4468 (Prometheus metrics; iam does not scrape it)
+  ketoOpl: number // 4469 (Ory Permission Language syntax check API)
   oathkeeperProxy: number // 4455
   oathkeeperApi: number // 4456
+  oathkeeperMetrics: number // 4457 (Prometheus metrics; iam does not scrape it)
   batchAuth: number // 4470
   roleWebhook: number // 4471
   mailUi: number // 4436 (mail catcher web UI)
   mailSmtp: number // 1025 (mail catcher SMTP)
+}
+
+/** The gateway (Oathkeeper's proxy): the one entry point of the user's traffic. */
+export interface GatewayConfig {
+  /**
+   * The gateway's public base URL as clients address it (scheme, host, port, optional path prefix, no trailing "/").
+   * Default http://127.0.0.1:<ports.oathkeeperProxy>; a real domain for deployments. Route matches and the default
+   * token issuer are derived from it: Oathkeeper matches a rule only when the request's host:port is the rule's.
+   */
+  publicUrl: string
 }
 
 export interface KratosConfig {
@@ -105,7 +118,8 @@ export interface RouteConfig {
   id: string
   /**
    * Oathkeeper glob URL match, e.g. `http://127.0.0.1:4455/tenants/{tenant}/<**>`. `{name}` marks a named path
-   * parameter matching one path segment, usable in `anyOf[].object`.
+   * parameter matching one path segment, usable in `anyOf[].object`. iam.yaml gives the path (`/tenants/{tenant}/<**>`);
+   * the resolved model always holds the full URL: gateway.publicUrl + path.
    */
   match: string
   methods: HttpMethod[]
@@ -141,6 +155,7 @@ export interface IamConfig {
   oryVersion: string
   runtime: RuntimePreference
   ports: PortsConfig
+  gateway: GatewayConfig
   kratos: KratosConfig
   keto: KetoConfig
   tokens: TokensConfig

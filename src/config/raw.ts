@@ -1,3 +1,4 @@
+import {isMatchPath, matchUrl} from './addresses.js'
 import {parseDuration} from './duration.js'
 import {defaultConfig, DEFAULT_RELATION_SUBJECTS} from './defaults.js'
 import type {IamConfig, NamespaceConfig, PortsConfig, RolesConfig, RouteConfig, RuntimePreference, SeedIdentity, TokenAlgorithm} from './model.js'
@@ -9,6 +10,7 @@ export interface RawConfig {
   oryVersion?: string
   runtime?: RuntimePreference
   ports?: Partial<PortsConfig>
+  gateway?: {publicUrl?: string}
   kratos?: {
     publicUrl?: string
     uiUrl?: string
@@ -22,7 +24,7 @@ export interface RawConfig {
   keto?: {namespaces?: (Omit<NamespaceConfig, 'relations'> & {relations?: string[]})[]; maxBatchCheckSize?: number}
   tokens?: {issuer?: string; ttl?: string; algorithm?: TokenAlgorithm; clockSkew?: string; jwksRefresh?: string}
   roles?: Partial<RolesConfig>
-  /** Routes are written exactly as the model holds them. */
+  /** Routes as the model holds them, except `match`, which may be a path below gateway.publicUrl. */
   routes?: RouteConfig[]
   seed?: {identities?: (Omit<SeedIdentity, 'roles'> & {roles?: string[]})[]; tuples?: string[]}
 }
@@ -37,7 +39,7 @@ function namespace(ns: NonNullable<NonNullable<RawConfig['keto']>['namespaces']>
   return {name: ns.name, relations: [...relations], subjects}
 }
 
-function route(r: RouteConfig): RouteConfig {
+function route(r: RouteConfig, gatewayUrl: string): RouteConfig {
   const authorization = r.authorization
     ? {
         ...(r.authorization.roles ? {roles: [...r.authorization.roles]} : {}),
@@ -46,7 +48,7 @@ function route(r: RouteConfig): RouteConfig {
     : undefined
   return {
     id: r.id,
-    match: r.match,
+    match: isMatchPath(r.match) ? matchUrl(gatewayUrl, r.match) : r.match,
     methods: [...r.methods],
     upstream: r.upstream,
     ...(r.stripPath === undefined ? {} : {stripPath: r.stripPath}),
@@ -58,7 +60,7 @@ function route(r: RouteConfig): RouteConfig {
 
 /** The resolved model: absent keys from defaultConfig (routes and seed empty when absent), durations in ms. */
 export function toModel(raw: RawConfig): IamConfig {
-  const d = defaultConfig(raw.project, {ports: raw.ports, uiUrl: raw.kratos?.uiUrl})
+  const d = defaultConfig(raw.project, {ports: raw.ports, uiUrl: raw.kratos?.uiUrl, gatewayUrl: raw.gateway?.publicUrl})
   const k = raw.kratos ?? {}
   const t = raw.tokens ?? {}
   return {
@@ -67,6 +69,7 @@ export function toModel(raw: RawConfig): IamConfig {
     oryVersion: raw.oryVersion ?? d.oryVersion,
     runtime: raw.runtime ?? d.runtime,
     ports: d.ports,
+    gateway: {...d.gateway},
     kratos: {
       publicUrl: k.publicUrl ?? d.kratos.publicUrl,
       uiUrl: d.kratos.uiUrl,
@@ -89,7 +92,7 @@ export function toModel(raw: RawConfig): IamConfig {
       jwksRefreshMs: duration(t.jwksRefresh, d.tokens.jwksRefreshMs),
     },
     roles: {...d.roles, ...raw.roles},
-    routes: (raw.routes ?? []).map(route),
+    routes: (raw.routes ?? []).map((r) => route(r, d.gateway.publicUrl)),
     seed: {
       identities: (raw.seed?.identities ?? []).map((i) => ({
         email: i.email,

@@ -42,21 +42,27 @@ export const iamConfigJsonSchema = {
         kratosAdmin: port('Kratos admin API.'),
         ketoRead: port('Keto read API.'),
         ketoWrite: port('Keto write API.'),
+        ketoMetrics: port('Keto Prometheus metrics.'),
+        ketoOpl: port('Keto Ory Permission Language syntax API.'),
         oathkeeperProxy: port('Oathkeeper proxy (the gateway).'),
         oathkeeperApi: port('Oathkeeper API (decisions, JWKS).'),
+        oathkeeperMetrics: port('Oathkeeper Prometheus metrics.'),
         batchAuth: port('Embedded batch-auth server.'),
         roleWebhook: port('Embedded role webhook.'),
         mailUi: port('Mail catcher web UI.'),
         mailSmtp: port('Mail catcher SMTP.'),
       }),
+      gateway: object({
+        publicUrl: str("The gateway's public base URL as clients address it (default http://127.0.0.1:<ports.oathkeeperProxy>); route matches and the default issuer follow it."),
+      }),
       kratos: object({
-        publicUrl: str("Kratos' public base URL as browsers and the gateway see it. May be ${VAR}."),
+        publicUrl: str("Kratos' public base URL as browsers and the gateway see it (default http://127.0.0.1:<ports.kratosPublic>/). May be ${VAR}."),
         uiUrl: str('Self-service UI base URL (login, registration pages). May be ${VAR}.'),
         allowedReturnUrls: {type: 'array', items: str('An allowed return URL. May be ${VAR}.'), description: 'URLs Kratos may redirect to after a flow.'},
         traits: object({name: bool('Ask for an optional `name` trait besides the required email.')}),
         methods: object({password: bool('Password login.'), code: bool('One-time code login by email.')}),
         passwordBreachCheck: bool("Check new passwords against Have I Been Pwned's range API (needs internet; off where there is none)."),
-        smtpUrl: str('SMTP connection URI for courier mails. May be ${VAR}.'),
+        smtpUrl: str('SMTP connection URI for courier mails (default: the bundled catcher on ports.mailSmtp). May be ${VAR}.'),
         fromAddress: str('Sender address of courier mails.'),
       }),
       keto: object({
@@ -80,7 +86,7 @@ export const iamConfigJsonSchema = {
         maxBatchCheckSize: {type: 'integer', minimum: 1, maximum: 1000, description: "Keto's limit.max_batch_check_size."},
       }),
       tokens: object({
-        issuer: str('`iss` of minted id_tokens. May be ${VAR}.'),
+        issuer: str('`iss` of minted id_tokens (default: gateway.publicUrl + "/"). May be ${VAR}.'),
         ttl: duration('id_token lifetime.'),
         algorithm: {enum: ['RS256', 'ES256'], description: 'Signing algorithm of the JWKS.'},
         clockSkew: duration('Clock skew verifiers tolerate.'),
@@ -97,7 +103,7 @@ export const iamConfigJsonSchema = {
         items: object(
           {
             id: str('Unique rule id.', {pattern: ROUTE_ID_PATTERN}),
-            match: str('Oathkeeper glob URL, e.g. http://127.0.0.1:4455/tenants/{tenant}/<**>; {name} is one path segment.'),
+            match: str('Path pattern below gateway.publicUrl, e.g. /tenants/{tenant}/<**> ({name} is one path segment, <**> anything); a full URL is read when it names the gateway.'),
             methods: {type: 'array', minItems: 1, uniqueItems: true, items: {enum: [...HTTP_METHODS]}},
             upstream: str('Upstream base URL. May be ${VAR}.'),
             stripPath: str('Path prefix removed before forwarding.', {pattern: '^/'}),

@@ -1,34 +1,44 @@
 import {Document, isMap, isSeq, type Node as YamlNode, type Scalar, type YAMLMap, type YAMLSeq} from 'yaml'
 
 import {ORY_VERSION} from '../ory/servers.js'
+import {derivedAddresses, matchPathBelow} from './addresses.js'
 import {DEFAULT_RELATION_SUBJECTS} from './defaults.js'
 import {formatDuration} from './duration.js'
 import type {IamConfig, NamespaceConfig, RouteConfig} from './model.js'
 
-/** The model as iam.yaml data: durations back to text, default-valued `subjects` left out. */
+/**
+ * The model as iam.yaml data: durations back to text, default-valued `subjects` left out, and every address that
+ * follows from `ports:` / `gateway.publicUrl` left out (route matches as paths), so that moving a port moves them.
+ */
 export function configToYamlData(config: IamConfig): Record<string, unknown> {
+  const derived = derivedAddresses(config.ports, config.gateway.publicUrl)
+  const fromPorts = derivedAddresses(config.ports)
+  const {publicUrl, smtpUrl, ...kratos} = config.kratos
   return {
     version: config.version,
     project: config.project,
     oryVersion: config.oryVersion,
     runtime: config.runtime,
     ports: {...config.ports},
+    gateway: config.gateway.publicUrl === fromPorts.gatewayUrl ? {} : {publicUrl: config.gateway.publicUrl},
     kratos: {
-      ...config.kratos,
+      ...(publicUrl === derived.kratosPublicUrl ? {} : {publicUrl}),
+      ...kratos,
       allowedReturnUrls: [...config.kratos.allowedReturnUrls],
       traits: {...config.kratos.traits},
       methods: {...config.kratos.methods},
+      ...(smtpUrl === derived.smtpUrl ? {} : {smtpUrl}),
     },
     keto: {namespaces: config.keto.namespaces.map(namespaceData), maxBatchCheckSize: config.keto.maxBatchCheckSize},
     tokens: {
-      issuer: config.tokens.issuer,
+      ...(config.tokens.issuer === derived.issuer ? {} : {issuer: config.tokens.issuer}),
       ttl: formatDuration(config.tokens.ttlMs),
       algorithm: config.tokens.algorithm,
       clockSkew: formatDuration(config.tokens.clockSkewMs),
       jwksRefresh: formatDuration(config.tokens.jwksRefreshMs),
     },
     roles: {...config.roles},
-    routes: config.routes.map(routeData),
+    routes: config.routes.map((r) => routeData(r, config.gateway.publicUrl)),
     seed: {
       identities: config.seed.identities.map((i) => ({...i, roles: [...i.roles]})),
       tuples: [...config.seed.tuples],
@@ -43,10 +53,10 @@ function namespaceData(ns: NamespaceConfig): Record<string, unknown> {
   return {name: ns.name, relations: [...ns.relations], ...(custom.length > 0 ? {subjects: Object.fromEntries(custom)} : {})}
 }
 
-function routeData(route: RouteConfig): Record<string, unknown> {
+function routeData(route: RouteConfig, gatewayUrl: string): Record<string, unknown> {
   return {
     id: route.id,
-    match: route.match,
+    match: matchPathBelow(gatewayUrl, route.match) ?? route.match,
     methods: [...route.methods],
     upstream: route.upstream,
     ...(route.stripPath === undefined ? {} : {stripPath: route.stripPath}),
@@ -74,17 +84,22 @@ const SECTION: Record<string, string> = {
   project: 'Project name: the compose project name and the prefix of generated names.',
   oryVersion: `The Ory version every runtime runs: the compose images and the binaries \`iam install\` builds (only ${ORY_VERSION} is supported).`,
   runtime: 'auto: docker compose when a Docker engine answers, native processes otherwise; compose | native force one.',
-  ports: 'Loopback ports of every service; each must be unique.',
-  kratos: 'Kratos: identities, login and sessions.',
+  ports: `Loopback ports of every service; each must be unique. Every address that is not set below follows from
+these (route matches, the issuer, Kratos' public URL, the catcher's SMTP URL), so moving a port moves them all.`,
+  gateway: `The gateway (Oathkeeper's proxy), where clients send their traffic. publicUrl: how clients address it,
+default http://127.0.0.1:<ports.oathkeeperProxy>; set it for a real domain (e.g. https://api.example.com).
+Route matches are paths below it and tokens.issuer defaults to it.`,
+  kratos: `Kratos: identities, login and sessions. publicUrl (default http://127.0.0.1:<ports.kratosPublic>/) and
+smtpUrl (default: the bundled mail catcher on ports.mailSmtp) follow ports: unless set here.`,
   keto: `Keto: permissions as relation tuples (Namespace:object#relation@subject). Namespaces are rendered to the
 Ory Permission Language; a relation's subjects default to [User] (add e.g. subjects: {member: [User, Role#member]}).`,
   tokens: `The id_token JWT Oathkeeper mints for every request it forwards; services verify it against the JWKS.
-ttl + clockSkew + jwksRefresh is how long a retired signing key stays published (iam keys prune).`,
+issuer defaults to gateway.publicUrl + "/". ttl: 1s to 24h. ttl + clockSkew + jwksRefresh is how long a retired signing key stays published (iam keys prune).`,
   roles: `Roles are Keto tuples Role:<role>#member@<identity id>. When enabled, a webhook copies them into the session
 on login and registration (metadata_public.roles) and Oathkeeper puts them into the id_token claims.
 strict: when Keto cannot be read, false lets the login through with the roles the identity had; true refuses it.`,
-  routes: `Routes: one Oathkeeper access rule each, matched against the full URL through the proxy.
-  match: <**> matches anything, <*> one path segment without dots, {name} a named path segment (usable in anyOf).
+  routes: `Routes: one Oathkeeper access rule each, matched against gateway.publicUrl + match.
+  match: a path; <**> matches anything, <*> one path segment without dots, {name} a named path segment (usable in anyOf).
          Two routes must never match the same request (Oathkeeper answers 500): iam refuses overlaps.
   auth: anonymous (no login needed) | session (Kratos session cookie or session token, else 401).
   audience: the id_token's aud for this route.
@@ -103,8 +118,11 @@ const INLINE: Record<string, Record<string, string>> = {
     kratosAdmin: 'Kratos admin API',
     ketoRead: 'Keto read API (checks)',
     ketoWrite: 'Keto write API (tuples)',
+    ketoMetrics: 'Keto metrics (Prometheus)',
+    ketoOpl: 'Keto permission-language syntax API',
     oathkeeperProxy: 'Oathkeeper proxy: send your traffic here',
     oathkeeperApi: 'Oathkeeper API (decisions, /.well-known/jwks.json)',
+    oathkeeperMetrics: 'Oathkeeper metrics (Prometheus)',
     batchAuth: 'embedded batch-auth server (anyOf checks)',
     roleWebhook: 'embedded role webhook',
     mailUi: 'mail catcher web UI',

@@ -1,3 +1,5 @@
+import {isLoopbackUrl, isMatchPath, matchPathBelow, originOf, portOf} from './addresses.js'
+import {formatDuration} from './duration.js'
 import {findEnvRefs, hasEnvRefs, malformedEnvRef} from './env.js'
 import {didYouMean, formatPath, type ConfigPath, type RawIssue} from './issues.js'
 import {MatchSyntaxError, overlapWitness, parseRouteMatch, uncleanPathProblem, type ParsedMatch} from './match.js'
@@ -34,6 +36,8 @@ export function semanticIssues(raw: RawConfig, config: IamConfig): RawIssue[] {
   envRefIssues(raw, [], issues)
   portIssues(raw, config, issues)
   urlIssues(config, issues)
+  addressIssues(raw, config, issues)
+  ttlIssues(config, issues)
   if (config.oryVersion !== ORY_VERSION) {
     issues.push({
       path: ['oryVersion'],
@@ -53,7 +57,7 @@ export function semanticIssues(raw: RawConfig, config: IamConfig): RawIssue[] {
   })
   const namespaces = namespaceIssues(config, issues)
   roleIssues(config, namespaces, issues)
-  routeIssues(config, namespaces, issues)
+  routeIssues(raw, config, namespaces, issues)
   seedIssues(config, namespaces, issues)
   return issues
 }
@@ -123,6 +127,80 @@ function urlIssues(config: IamConfig, issues: RawIssue[]): void {
   config.routes.forEach((r, i) => checkUrl(r.upstream, ['routes', i, 'upstream'], HTTP, issues))
 }
 
+const DAY_MS = 24 * 60 * 60 * 1000
+
+function ttlIssues(config: IamConfig, issues: RawIssue[]): void {
+  const {ttlMs} = config.tokens
+  if (ttlMs < 1000 || ttlMs > DAY_MS) {
+    issues.push({
+      path: ['tokens', 'ttl'],
+      message: ttlMs < 1000 ? `${formatDuration(ttlMs)}: an id_token that expires before it reaches the service is refused by every verifier` : `${formatDuration(ttlMs)} is beyond a day: a stolen id_token would stay valid that long, and a retired signing key stays published ttl + clockSkew + jwksRefresh`,
+      allowed: ['60s (the default)', 'a duration from 1s to 24h'],
+    })
+  }
+}
+
+/**
+ * One source for addresses: an explicit URL that names this machine must name the port the service it points at
+ * listens on (an older iam.yaml kept the default ports in its URLs after ports: moved), and a route's full-URL match
+ * must lie below the gateway's public URL (Oathkeeper matches a rule only when host:port are the request's).
+ */
+function addressIssues(raw: RawConfig, config: IamConfig, issues: RawIssue[]): void {
+  const {ports} = config
+  const gateway = config.gateway.publicUrl
+  if (raw.gateway?.publicUrl !== undefined) {
+    checkUrl(gateway, ['gateway', 'publicUrl'], HTTP, issues)
+    const parsed = safeUrl(gateway)
+    if (parsed && (parsed.search !== '' || parsed.hash !== '' || /[<>{}*]/.test(gateway))) {
+      issues.push({path: ['gateway', 'publicUrl'], message: `${JSON.stringify(gateway)} must be a base URL: scheme, host, port and an optional path prefix, nothing else`})
+    } else if (parsed && isLoopbackUrl(gateway) && portOf(gateway) !== ports.oathkeeperProxy) {
+      issues.push({
+        path: ['gateway', 'publicUrl'],
+        message: `names port ${portOf(gateway)} on this machine, but the gateway listens on ports.oathkeeperProxy (${ports.oathkeeperProxy})`,
+        allowed: ['remove gateway.publicUrl (it follows ports.oathkeeperProxy)', 'a public URL for a real domain (e.g. https://api.example.com)'],
+      })
+    }
+  }
+  const stale = (path: ConfigPath, value: string | undefined, expected: number[], owner: string, fix: string[]): void => {
+    if (value === undefined || hasEnvRefs(value) || !isLoopbackUrl(value)) return
+    const port = portOf(value)
+    if (port === undefined || expected.includes(port)) return
+    issues.push({path, message: `names port ${port} on this machine, but ${owner} listens on ${expected.map((p) => String(p)).join(' or ')}`, allowed: fix})
+  }
+  stale(['kratos', 'publicUrl'], raw.kratos?.publicUrl, [ports.kratosPublic, ports.oathkeeperProxy], `Kratos' public API (ports.kratosPublic)`, [
+    'remove kratos.publicUrl (it follows ports.kratosPublic)',
+    'a public URL for a real domain',
+  ])
+  stale(['kratos', 'smtpUrl'], raw.kratos?.smtpUrl, [ports.mailSmtp], 'the bundled mail catcher (ports.mailSmtp)', [
+    'remove kratos.smtpUrl (it follows ports.mailSmtp)',
+    'your own SMTP server as ${SMTP_URL}',
+  ])
+  stale(['tokens', 'issuer'], raw.tokens?.issuer, [ports.oathkeeperProxy], 'the gateway (ports.oathkeeperProxy)', [
+    'remove tokens.issuer (it follows gateway.publicUrl)',
+    'the public URL of a real domain',
+  ])
+  raw.routes?.forEach((route, i) => {
+    if (typeof route.match !== 'string' || isMatchPath(route.match)) return
+    const origin = originOf(route.match)
+    // No origin, or the gateway itself without a path: the match parser names that problem.
+    if (origin === undefined || route.match === gateway || matchPathBelow(gateway, route.match) !== undefined) return
+    const path = route.match.slice(origin.length) || '/'
+    issues.push({
+      path: ['routes', i, 'match'],
+      message: `names ${origin}, but the gateway's public URL is ${gateway}${raw.gateway?.publicUrl === undefined ? ' (from ports.oathkeeperProxy)' : ' (gateway.publicUrl)'}: Oathkeeper would never match this rule`,
+      allowed: [`match: ${path} (a path; the host part follows gateway.publicUrl)`],
+    })
+  })
+}
+
+function safeUrl(text: string): URL | undefined {
+  try {
+    return new URL(text)
+  } catch {
+    return undefined
+  }
+}
+
 type NamespaceIndex = Map<string, NamespaceConfig>
 
 function namespaceIssues(config: IamConfig, issues: RawIssue[]): NamespaceIndex {
@@ -166,7 +244,7 @@ function roleIssues(config: IamConfig, index: NamespaceIndex, issues: RawIssue[]
   if (used) requireRelation(index, config.roles.namespace, config.roles.relation, ['roles', 'namespace'], ['roles', 'relation'], issues)
 }
 
-function routeIssues(config: IamConfig, index: NamespaceIndex, issues: RawIssue[]): void {
+function routeIssues(raw: RawConfig, config: IamConfig, index: NamespaceIndex, issues: RawIssue[]): void {
   const ids = new Map<string, number>()
   const parsed: (ParsedMatch | undefined)[] = []
   config.routes.forEach((route, i) => {
@@ -180,7 +258,10 @@ function routeIssues(config: IamConfig, index: NamespaceIndex, issues: RawIssue[
       match = parseRouteMatch(route.match)
     } catch (error) {
       if (!(error instanceof MatchSyntaxError)) throw error
-      issues.push({path: [...base, 'match'], offset: error.index, message: `invalid match: ${error.message}`, allowed: ['http://host:port/path/{param}/<**> (Oathkeeper glob in <…>, {name} = one path segment)']})
+      // Offsets point into what the user wrote: a path, or the full URL.
+      const written = raw.routes?.[i]?.match ?? route.match
+      const offset = error.index - (route.match.length - written.length)
+      issues.push({path: [...base, 'match'], offset: Math.max(0, offset), message: `invalid match: ${error.message}`, allowed: ['/path/{param}/<**> (a path below gateway.publicUrl; Oathkeeper glob in <…>, {name} = one path segment)']})
     }
     const unclean = match && uncleanPathProblem(match)
     if (unclean) {

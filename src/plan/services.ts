@@ -51,7 +51,7 @@ export function planServices(config: IamConfig): ServiceDef[] {
       name: 'keto',
       kind: 'ory',
       server: 'keto',
-      ports: {read: p.ketoRead, write: p.ketoWrite},
+      ports: {read: p.ketoRead, write: p.ketoWrite, opl: p.ketoOpl, metrics: p.ketoMetrics},
       urls: {read: url(p.ketoRead), write: url(p.ketoWrite)},
       healthUrls: healthUrls('keto', {read: url(p.ketoRead), write: url(p.ketoWrite)}),
       dependsOn: [],
@@ -84,7 +84,7 @@ export function planServices(config: IamConfig): ServiceDef[] {
     name: 'oathkeeper',
     kind: 'ory',
     server: 'oathkeeper',
-    ports: {proxy: p.oathkeeperProxy, api: p.oathkeeperApi},
+    ports: {proxy: p.oathkeeperProxy, api: p.oathkeeperApi, metrics: p.oathkeeperMetrics},
     urls: {proxy: url(p.oathkeeperProxy), api: url(p.oathkeeperApi)},
     healthUrls: healthUrls('oathkeeper', {proxy: url(p.oathkeeperProxy), api: url(p.oathkeeperApi)}),
     dependsOn: [],
@@ -103,6 +103,7 @@ export interface Endpoint {
 export function endpoints(config: IamConfig, o: {runtime: 'native' | 'compose'}): Endpoint[] {
   const p = config.ports
   const list: Endpoint[] = [
+    {env: 'GATEWAY_URL', label: 'Gateway (send your traffic here)', url: config.gateway.publicUrl},
     {env: 'KRATOS_PUBLIC_URL', label: 'Kratos public', url: url(p.kratosPublic)},
     {env: 'KRATOS_ADMIN_URL', label: 'Kratos admin', url: url(p.kratosAdmin)},
     {env: 'KETO_READ_URL', label: 'Keto read', url: url(p.ketoRead)},

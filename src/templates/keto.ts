@@ -12,10 +12,8 @@ export function renderKetoConfig(config: IamConfig): string {
     serve: {
       read: {host: '127.0.0.1', port: ports.ketoRead},
       write: {host: '127.0.0.1', port: ports.ketoWrite},
-      // iam uses neither the OPL syntax API nor metrics: port 0 lets the kernel pick a free loopback port, so their
-      // fixed defaults (4469, 4468) never collide with another stack or service.
-      opl: {host: '127.0.0.1', port: 0},
-      metrics: {host: '127.0.0.1', port: 0},
+      opl: {host: '127.0.0.1', port: ports.ketoOpl},
+      metrics: {host: '127.0.0.1', port: ports.ketoMetrics},
     },
     namespaces: {location: SERVER_RELATIVE.ketoNamespaces},
     limit: {max_batch_check_size: config.keto.maxBatchCheckSize},

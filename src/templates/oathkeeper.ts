@@ -85,8 +85,8 @@ export function oathkeeperConfigObject(config: IamConfig, o: OathkeeperTarget & 
       proxy: {host: '127.0.0.1', port: config.ports.oathkeeperProxy},
       api: {host: '127.0.0.1', port: config.ports.oathkeeperApi},
       // The Prometheus endpoint defaults to :9000 on all interfaces, which collides with a second stack (and with
-      // common local services); iam does not scrape it, so the kernel picks a free loopback port.
-      prometheus: {host: '127.0.0.1', port: 0},
+      // common local services): loopback, on a port of iam.yaml's.
+      prometheus: {host: '127.0.0.1', port: config.ports.oathkeeperMetrics},
     },
     access_rules: {
       matching_strategy: 'regexp',

@@ -28,9 +28,10 @@ describe('defaults round-trip', () => {
   it('holds for any ports and durations (property)', () => {
     const portNames = Object.keys(DEFAULT_PORTS) as (keyof PortsConfig)[]
     const ports = fc.uniqueArray(fc.integer({min: 1, max: 65535}).filter((port) => !FETCH_BLOCKED_PORTS.has(port)), {minLength: portNames.length, maxLength: portNames.length})
+    const ttls = fc.oneof(fc.integer({min: 1000, max: 10_000}), fc.integer({min: 1, max: 86_400}).map((s) => s * 1000))
     const ms = fc.oneof(fc.integer({min: 0, max: 10_000}), fc.integer({min: 0, max: 5000}).map((s) => s * 1000), fc.integer({min: 0, max: 50}).map((h) => h * 3_600_000))
     fc.assert(
-      fc.property(ports, ms, ms, ms, fc.boolean(), (values, ttl, skew, refresh, roles) => {
+      fc.property(ports, ttls, ms, ms, fc.boolean(), (values, ttl, skew, refresh, roles) => {
         const config = defaultConfig('p', {ports: Object.fromEntries(portNames.map((n, i) => [n, values[i]!])), roles})
         config.tokens = {...config.tokens, ttlMs: ttl, clockSkewMs: skew, jwksRefreshMs: refresh}
         expect(parseConfig(renderConfigYaml(config))).toEqual(config)
@@ -44,7 +45,9 @@ describe('defaults round-trip', () => {
     const validate = new Ajv({strict: false}).compile(iamConfigJsonSchema)
     expect(validate(parseYaml(yaml)), JSON.stringify(validate.errors)).toBe(true)
     expect(configToYamlData(defaultConfig('demo'))).toMatchObject({routes: [{auth: 'anonymous'}, {authorization: {roles: ['admin']}}, {authorization: {anyOf: expect.any(Array)}}]})
-    expect(yaml).toContain('match: http://127.0.0.1:4455/tenants/{tenant}/<**>')
+    // Addresses follow ports: matches are paths, and no derived URL is written.
+    expect(yaml).toContain('match: /tenants/{tenant}/<**>')
+    expect(yaml).not.toMatch(/^\s*(publicUrl|issuer|smtpUrl):/m)
     expect(yaml).toContain('- {namespace: Tenant, object: "{tenant}", relation: member}')
   })
 })

@@ -20,7 +20,7 @@ describe('routes', () => {
   })
 
   it.each([
-    ['/a/<**>', 'full URL starting with a scheme'],
+    ['a/<**>', 'a path starting with "/"'],
     ['http:///a', 'no host'],
     ['http://127.0.0.1:4455', 'no path'],
     ['http://127.0.0.1:4455/a?x=1', 'without query'],
@@ -55,12 +55,24 @@ describe('routes', () => {
           route('b', 'http://127.0.0.1:4455/b/<**>') +
           route('one', '"http://127.0.0.1:4455/t/{id}"') +
           route('deeper', '"http://127.0.0.1:4455/t/{id}/x"') +
-          route('other-host', 'http://localhost:4455/a/<**>') +
+          route('path-form', '/e/<**>') +
           route('dotted', 'http://127.0.0.1:4455/files/<*>.txt') +
           route('alternatives', 'http://127.0.0.1:4455/<{c,d}>/x'),
       ),
     )
     expect(config.routes).toHaveLength(8)
+  })
+
+  it('a match written as a path lies below the gateway; a full URL naming another host:port is refused with the path as the fix', () => {
+    const config = parseConfig(withRoutes(route('a', '/a/<**>') + route('b', 'http://127.0.0.1:4455/b/<**>')))
+    expect(config.routes.map((r) => r.match)).toEqual(['http://127.0.0.1:4455/a/<**>', 'http://127.0.0.1:4455/b/<**>'])
+    const other = issueOf(withRoutes(route('a', 'http://localhost:4455/a/<**>')))
+    expect(other).toMatchObject({line: 5, path: 'routes[0].match'})
+    expect(other.message).toContain("names http://localhost:4455, but the gateway's public URL is http://127.0.0.1:4455")
+    expect(other.allowed).toEqual(['match: /a/<**> (a path; the host part follows gateway.publicUrl)'])
+    // An older file whose matches kept the default port after ports: moved.
+    const moved = issueOf(`${MINIMAL}ports: {oathkeeperProxy: 5455}\nroutes:\n${route('a', 'http://127.0.0.1:4455/a/<**>')}`)
+    expect(moved.message).toContain('http://127.0.0.1:5455 (from ports.oathkeeperProxy)')
   })
 
   it('glob * stops at dots, ** does not', () => {
@@ -171,5 +183,47 @@ describe('namespaces, roles and seed', () => {
       // Keto's own reading, as `iam seed` applies it: a subject with ':' is a subject set.
       [14, 'seed.tuples[4]', 'subject namespace "Ghost" is not declared'],
     ])
+  })
+})
+
+describe('addresses follow ports', () => {
+  it('moving only ports: moves every derived address (matches, issuer, Kratos, SMTP, gateway)', () => {
+    const config = parseConfig(`${MINIMAL}ports: {oathkeeperProxy: 5455, kratosPublic: 5433, mailSmtp: 2025}\nroutes:\n  - {id: a, match: /a/<**>, methods: [GET], upstream: http://127.0.0.1:8080, auth: anonymous, audience: api}\n`)
+    expect(config.gateway.publicUrl).toBe('http://127.0.0.1:5455')
+    expect(config.routes[0]!.match).toBe('http://127.0.0.1:5455/a/<**>')
+    expect(config.tokens.issuer).toBe('http://127.0.0.1:5455/')
+    expect(config.kratos.publicUrl).toBe('http://127.0.0.1:5433/')
+    expect(config.kratos.smtpUrl).toBe('smtp://127.0.0.1:2025/?disable_starttls=true')
+  })
+
+  it('a real domain as gateway.publicUrl: matches and the issuer follow it', () => {
+    const config = parseConfig(`${MINIMAL}gateway: {publicUrl: "https://api.example.com/"}\nroutes:\n  - {id: a, match: /a/<**>, methods: [GET], upstream: http://127.0.0.1:8080, auth: anonymous, audience: api}\n`)
+    expect(config.gateway.publicUrl).toBe('https://api.example.com')
+    expect(config.routes[0]!.match).toBe('https://api.example.com/a/<**>')
+    expect(config.tokens.issuer).toBe('https://api.example.com/')
+  })
+
+  it.each([
+    ['kratos: {publicUrl: "http://127.0.0.1:4433/"}', 'kratos.publicUrl', 'remove kratos.publicUrl (it follows ports.kratosPublic)'],
+    ['kratos: {smtpUrl: "smtp://127.0.0.1:1025/?disable_starttls=true"}', 'kratos.smtpUrl', 'remove kratos.smtpUrl (it follows ports.mailSmtp)'],
+    ['tokens: {issuer: "http://127.0.0.1:4455/"}', 'tokens.issuer', 'remove tokens.issuer (it follows gateway.publicUrl)'],
+    ['gateway: {publicUrl: "http://127.0.0.1:4455"}', 'gateway.publicUrl', 'remove gateway.publicUrl (it follows ports.oathkeeperProxy)'],
+  ])('an explicit loopback %s that kept an old port is refused with its line and the fix', (line, path, fix) => {
+    const issue = issueOf(`${MINIMAL}ports: {oathkeeperProxy: 5455, kratosPublic: 5433, mailSmtp: 2025}\n${line}\n`)
+    expect(issue).toMatchObject({line: 4, path})
+    expect(issue.message).toMatch(/^names port \d+ on this machine, but .* listens on/)
+    expect(issue.allowed).toContain(fix)
+  })
+
+  it('explicit addresses that agree with ports:, or name a real host, are kept', () => {
+    const config = parseConfig(`${MINIMAL}kratos: {publicUrl: "https://auth.example.com/", smtpUrl: "\${SMTP_URL}"}\ntokens: {issuer: "http://127.0.0.1:4455/"}\n`)
+    expect(config.kratos.publicUrl).toBe('https://auth.example.com/')
+    expect(config.tokens.issuer).toBe('http://127.0.0.1:4455/')
+  })
+
+  it.each([['0s'], ['25h']])('tokens.ttl %s is refused (1s to 24h)', (ttl) => {
+    const issue = issueOf(`${MINIMAL}tokens: {ttl: ${ttl}}\n`)
+    expect(issue).toMatchObject({line: 3, path: 'tokens.ttl'})
+    expect(issue.allowed).toContain('a duration from 1s to 24h')
   })
 })

@@ -6,6 +6,7 @@
  */
 import {mkdir} from 'node:fs/promises'
 
+import {DEFAULT_PORTS} from '../../src/config/defaults.js'
 import type {IamConfig, PortsConfig} from '../../src/config/model.js'
 import {kratosEnv, ketoEnv} from '../../src/project/env.js'
 import {LAYOUT, projectPath} from '../../src/project/layout.js'
@@ -14,7 +15,8 @@ import {readSecrets} from '../../src/project/secrets.js'
 import {getFreePorts} from './ports.js'
 import {startOryFromConfig, tempDir} from './index.js'
 
-export const PORT_NAMES = ['kratosPublic', 'kratosAdmin', 'ketoRead', 'ketoWrite', 'oathkeeperProxy', 'oathkeeperApi', 'batchAuth', 'roleWebhook', 'mailUi', 'mailSmtp'] as const satisfies readonly (keyof PortsConfig)[]
+/** Every port of iam.yaml (the defaults' keys, so a new port is never left on its default in a test). */
+export const PORT_NAMES = Object.keys(DEFAULT_PORTS) as (keyof PortsConfig)[]
 
 /** Distinct free loopback ports for every port of iam.yaml (test files and benches run stacks side by side). */
 export async function freeProjectPorts(): Promise<PortsConfig> {

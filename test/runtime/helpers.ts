@@ -7,6 +7,8 @@ import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
+import {parseDocument} from 'yaml'
+
 import {DEFAULT_PORTS, EXAMPLE_UPSTREAM} from '../../src/config/defaults.js'
 import type {PortsConfig} from '../../src/config/model.js'
 import {isRecordAlive, readPidRecords} from '../../src/runtime/pidfile.js'
@@ -55,8 +57,14 @@ export function nativeFixtures(): NativeFixtures {
       const init = await runIam(['init', dir, '--yes', '--runtime', 'native'])
       if (init.exitCode !== 0) throw new Error(`iam init failed (exit ${init.exitCode}): ${init.stderr}${init.stdout}`)
       const ports = await freeProjectPorts()
-      let text = await readFile(join(dir, 'iam.yaml'), 'utf8')
-      for (const key of PORT_NAMES) text = text.replaceAll(new RegExp(`(?<=[:/ ])${DEFAULT_PORTS[key]}\\b`, 'g'), String(ports[key]))
+      // Only the ports: section is edited, as a user on a machine with the default ports taken would: every address
+      // (route matches, issuer, Kratos' URL, the catcher's SMTP URL) must follow from it.
+      const doc = parseDocument(await readFile(join(dir, 'iam.yaml'), 'utf8'))
+      for (const key of PORT_NAMES) doc.setIn(['ports', key], ports[key])
+      let text = doc.toString({lineWidth: 0})
+      for (const key of PORT_NAMES) {
+        if (new RegExp(`[:/]${DEFAULT_PORTS[key]}\\b`).test(text)) throw new Error(`iam init wrote the default port of ${key} outside ports:`)
+      }
       text = text.replaceAll(EXAMPLE_UPSTREAM, `http://127.0.0.1:${upstreamPort}`)
       await writeFile(join(dir, 'iam.yaml'), edit(text))
       return {dir, ports}

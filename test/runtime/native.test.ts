@@ -76,7 +76,10 @@ describe('native runtime: up, status, proxy, crash, down (real servers)', () => 
     expect(env.stdout).toContain(`KETO_WRITE_URL=http://127.0.0.1:${ports.ketoWrite}\n`)
     expect(env.stdout).toContain(`OATHKEEPER_PROXY_URL=http://127.0.0.1:${ports.oathkeeperProxy}\n`)
     const table = await runIam(['status'], {cwd: dir})
-    expect(table.stdout).toMatch(/^oathkeeper\s+ready\s+\d+\s+proxy:\d+ api:\d+\s+v26\.2\.0\s+ready$/m)
+    // Every port a server opens is one of iam.yaml's, and status lists it.
+    expect(table.stdout).toMatch(new RegExp(`^oathkeeper\\s+ready\\s+\\d+\\s+proxy:${ports.oathkeeperProxy} api:${ports.oathkeeperApi} metrics:${ports.oathkeeperMetrics}\\s+v26\\.2\\.0\\s+ready$`, 'm'))
+    expect(table.stdout).toMatch(new RegExp(`^keto\\s+ready\\s+\\d+\\s+read:${ports.ketoRead} write:${ports.ketoWrite} opl:${ports.ketoOpl} metrics:${ports.ketoMetrics}\\s`, 'm'))
+    expect(env.stdout).toContain(`GATEWAY_URL=http://127.0.0.1:${ports.oathkeeperProxy}\n`)
   })
 
   it('a request through the Oathkeeper proxy reaches the upstream with a minted id_token', async () => {

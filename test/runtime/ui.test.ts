@@ -40,6 +40,7 @@ describe('service plan', () => {
     const config = defaultConfig('demo', {ports: {kratosPublic: 5433}})
     const env = formatEnv(endpoints(config, {runtime: 'native'}))
     expect(env.split('\n').filter(Boolean)).toEqual([
+      'GATEWAY_URL=http://127.0.0.1:4455',
       'KRATOS_PUBLIC_URL=http://127.0.0.1:5433',
       'KRATOS_ADMIN_URL=http://127.0.0.1:4434',
       'KETO_READ_URL=http://127.0.0.1:4466',

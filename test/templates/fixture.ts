@@ -5,7 +5,7 @@ import type {RenderContext} from '../../src/templates/index.js'
 /** The starter config with distinct, non-default ports so tests see where each port lands. */
 export function testConfig(mutate: (c: IamConfig) => void = () => {}): IamConfig {
   const config = defaultConfig('demo', {
-    ports: {kratosPublic: 14433, kratosAdmin: 14434, ketoRead: 14466, ketoWrite: 14467, oathkeeperProxy: 14455, oathkeeperApi: 14456, batchAuth: 14470, roleWebhook: 14471, mailUi: 14436, mailSmtp: 11025},
+    ports: {kratosPublic: 14433, kratosAdmin: 14434, ketoRead: 14466, ketoWrite: 14467, ketoMetrics: 14468, ketoOpl: 14469, oathkeeperProxy: 14455, oathkeeperApi: 14456, oathkeeperMetrics: 14457, batchAuth: 14470, roleWebhook: 14471, mailUi: 14436, mailSmtp: 11025},
   })
   mutate(config)
   return config

@@ -7,14 +7,14 @@ import {testConfig} from './fixture.js'
 import {oryConfigErrors} from './ory-schema.js'
 
 describe('keto.yml', () => {
-  it('read/write on the configured loopback ports, OPL and metrics on free loopback ports, OPL namespaces, batch limit', () => {
+  it('read/write on the configured loopback ports, OPL and metrics on their iam.yaml ports, OPL namespaces, batch limit', () => {
     const doc = parse(renderKetoConfig(testConfig((c) => (c.keto.maxBatchCheckSize = 25)))) as Record<string, unknown>
     expect(doc).toEqual({
       serve: {
         read: {host: '127.0.0.1', port: 14466},
         write: {host: '127.0.0.1', port: 14467},
-        opl: {host: '127.0.0.1', port: 0},
-        metrics: {host: '127.0.0.1', port: 0},
+        opl: {host: '127.0.0.1', port: 14469},
+        metrics: {host: '127.0.0.1', port: 14468},
       },
       namespaces: {location: 'file://./namespaces.keto.ts'},
       limit: {max_batch_check_size: 25},

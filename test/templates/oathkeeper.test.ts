@@ -22,7 +22,7 @@ describe('oathkeeper.yml', () => {
   const doc = parse(renderOathkeeperConfig(testConfig())) as Doc
 
   it('proxy and api on the configured loopback ports; rules from rules.json with the regexp strategy', () => {
-    expect(doc.serve).toEqual({proxy: {host: '127.0.0.1', port: 14455}, api: {host: '127.0.0.1', port: 14456}, prometheus: {host: '127.0.0.1', port: 0}})
+    expect(doc.serve).toEqual({proxy: {host: '127.0.0.1', port: 14455}, api: {host: '127.0.0.1', port: 14456}, prometheus: {host: '127.0.0.1', port: 14457}})
     expect(doc.access_rules).toEqual({matching_strategy: 'regexp', repositories: ['file://./rules.json']})
     expect(doc.errors.fallback).toEqual(['json'])
     expect(doc.errors.handlers.json.enabled).toBe(true)
