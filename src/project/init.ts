@@ -55,7 +55,8 @@ export interface InitResult {
 }
 
 /** Paths git must never see: secrets, private keys, runtime state. */
-export const GITIGNORE_LINES = [PROJECT_FILES.secrets, PROJECT_FILES.jwks, `${PROJECT_FILES.stateDir}/`] as const
+/** `.*.tmp`: an interrupted atomic write's temp file (it may hold a key or a secret until the next write removes it). */
+export const GITIGNORE_LINES = [PROJECT_FILES.secrets, PROJECT_FILES.jwks, `${PROJECT_FILES.stateDir}/`, '.*.tmp'] as const
 const GITIGNORE_HEADER = '# iam: secrets, signing keys and runtime state (never commit these)'
 
 /** A project name derived from a directory name: lowercase, [a-z0-9_-], starting with a letter or digit. */

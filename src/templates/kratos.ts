@@ -18,7 +18,7 @@ import {baseUrl, joinUrl, jsonDocument, loopback, yamlDocument} from './common.j
 /** Path of the role webhook endpoint Kratos calls (agreed with the role-webhook server). */
 export const ROLE_WEBHOOK_PATH = '/hooks/kratos'
 /** Header carrying the shared secret on web hook calls. */
-export const ROLE_WEBHOOK_SECRET_HEADER = 'X-Iam-Webhook-Secret'
+export const ROLE_WEBHOOK_SECRET_HEADER = 'Authorization'
 /** Value of the web hook secret in kratos.yml; the real one comes from env (see module comment). */
 export const ROLE_WEBHOOK_SECRET_PLACEHOLDER = 'set-from-env-ROLE_WEBHOOK_SECRET'
 export const IDENTITY_SCHEMA_ID = 'default'
@@ -40,7 +40,8 @@ function roleWebHook(config: IamConfig, o: {webhookBaseUrl?: string; secret: str
       url: joinUrl(o.webhookBaseUrl ?? loopback(config.ports.roleWebhook), ROLE_WEBHOOK_PATH),
       method: 'POST',
       body: SERVER_RELATIVE.roleWebhookBody,
-      auth: {type: 'api_key', config: {name: ROLE_WEBHOOK_SECRET_HEADER, value: o.secret, in: 'header'}},
+      // Authorization: Kratos redacts it in its logs (it logs every other hook header in clear).
+      auth: {type: 'api_key', config: {name: ROLE_WEBHOOK_SECRET_HEADER, value: `Bearer ${o.secret}`, in: 'header'}},
       // The webhook patches metadata_public itself through the admin API and answers without an `identity`, so parsing
       // changes nothing on success; after login it lets a --strict refusal show its message in the flow's UI. After
       // registration parsing would make Kratos run the hook before the identity is stored, with nothing to patch.

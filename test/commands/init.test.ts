@@ -89,7 +89,7 @@ describe('iam init (CLI)', () => {
     await writeFile(join(dir, '.gitignore'), 'node_modules/\n/.env\n')
     const r1 = await runIam(['init', dir, '--yes', '--force', '--json'])
     expect(r1.exitCode, r1.output).toBe(0)
-    expect(r1.json).toMatchObject({gitignoreAdded: ['ory/oathkeeper/jwks.json', '.iam/']})
+    expect(r1.json).toMatchObject({gitignoreAdded: ['ory/oathkeeper/jwks.json', '.iam/', '.*.tmp']})
     const once = await readFile(join(dir, '.gitignore'), 'utf8')
     expect(once.startsWith('node_modules/\n/.env\n\n# iam:')).toBe(true)
     const r2 = await runIam(['init', dir, '--yes', '--force', '--json'])

@@ -120,7 +120,7 @@ describe('one launch for the embedded servers (real native stack)', () => {
         if (!ready) await new Promise((resolve) => setTimeout(resolve, 100))
       }
       expect(ready).toBe(true)
-      const hook = await fetch(`http://127.0.0.1:${port}/hooks/kratos`, {method: 'POST', headers: {'content-type': 'application/json', 'x-iam-webhook-secret': secret}, body: JSON.stringify({identity_id: id})})
+      const hook = await fetch(`http://127.0.0.1:${port}/hooks/kratos`, {method: 'POST', headers: {'content-type': 'application/json', authorization: `Bearer ${secret}`}, body: JSON.stringify({identity_id: id})})
       expect(hook.status, await hook.clone().text()).toBe(200)
       const identity = (await (await fetch(`${kratosAdmin}/admin/identities/${id}`)).json()) as {metadata_public: {roles?: string[]}}
       expect(identity.metadata_public.roles).toEqual(['admin'])

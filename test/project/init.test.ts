@@ -88,7 +88,7 @@ describe('init helpers', () => {
   })
 
   it('finds the missing .gitignore lines, accepting /x and x/ spellings', () => {
-    expect(missingGitignoreLines('')).toEqual(['.env', 'ory/oathkeeper/jwks.json', '.iam/'])
-    expect(missingGitignoreLines('/.env\n.iam\n/ory/oathkeeper/jwks.json\n')).toEqual([])
+    expect(missingGitignoreLines('')).toEqual(['.env', 'ory/oathkeeper/jwks.json', '.iam/', '.*.tmp'])
+    expect(missingGitignoreLines('/.env\n.iam\n/ory/oathkeeper/jwks.json\n.*.tmp\n')).toEqual([])
   })
 })

@@ -110,7 +110,7 @@ describe('rendered project on the real Ory servers', () => {
     const afterRegistration = webhook.calls.at(-1)!
     expect(afterRegistration.url).toBe('/hooks/kratos')
     expect(afterRegistration.method).toBe('POST')
-    expect(afterRegistration.headers['x-iam-webhook-secret']).toBe(webhookSecret)
+    expect(afterRegistration.headers.authorization).toBe(`Bearer ${webhookSecret}`)
     expect(JSON.parse(afterRegistration.body)).toEqual({identity_id: identityId})
 
     const flow = (await (await fetch(`${kratosPublic}/self-service/login/api`)).json()) as {id: string}
@@ -122,7 +122,7 @@ describe('rendered project on the real Ory servers', () => {
     })
     expect(res.status).toBe(200)
     expect(webhook.calls.length).toBe(before + 1)
-    expect(webhook.calls.at(-1)!.headers['x-iam-webhook-secret']).toBe(webhookSecret)
+    expect(webhook.calls.at(-1)!.headers.authorization).toBe(`Bearer ${webhookSecret}`)
     expect(JSON.parse(webhook.calls.at(-1)!.body)).toEqual({identity_id: identityId})
   })
 

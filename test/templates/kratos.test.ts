@@ -51,7 +51,7 @@ describe('kratos.yml', () => {
         url: 'http://127.0.0.1:14471/hooks/kratos',
         method: 'POST',
         body: 'file://./hooks/role-webhook.jsonnet',
-        auth: {type: 'api_key', config: {name: ROLE_WEBHOOK_SECRET_HEADER, value: ROLE_WEBHOOK_SECRET_PLACEHOLDER, in: 'header'}},
+        auth: {type: 'api_key', config: {name: ROLE_WEBHOOK_SECRET_HEADER, value: `Bearer ${ROLE_WEBHOOK_SECRET_PLACEHOLDER}`, in: 'header'}},
         response: {ignore: false, parse: true},
       },
     })
@@ -88,7 +88,7 @@ describe('kratos.yml', () => {
     expect(env.SECRETS_DEFAULT).toBe(secrets.KRATOS_SECRETS_DEFAULT)
     expect(env.DSN).toBe('sqlite:///p/.iam/data/kratos.db?_fk=true&mode=rwc')
     const login = JSON.parse(env.SELFSERVICE_FLOWS_LOGIN_AFTER!)
-    expect(login.hooks[0].config.auth.config.value).toBe(secrets.ROLE_WEBHOOK_SECRET)
+    expect(login.hooks[0].config.auth.config.value).toBe(`Bearer ${secrets.ROLE_WEBHOOK_SECRET}`)
     expect(JSON.parse(env.SELFSERVICE_FLOWS_REGISTRATION_AFTER!)).toEqual(kratosAfterHooks(config, {secret: secrets.ROLE_WEBHOOK_SECRET}).registration)
   })
 

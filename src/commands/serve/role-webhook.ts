@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {ServeCommand, serveFlags} from '../../cli/serve-command.js'
 import {resolveOryContext} from '../../admin/context.js'
-import {loadWebhookSecret, WEBHOOK_SECRET_ENV, WEBHOOK_SECRET_HEADER} from '../../servers/role-webhook/secret.js'
+import {loadWebhookSecret, WEBHOOK_SECRET_ENV} from '../../servers/role-webhook/secret.js'
 import {resolveRoleWebhookOptions, ROLE_WEBHOOK_DEFAULTS, roleWebhookSettingsFrom} from '../../servers/role-webhook/config.js'
 import {HOOK_PATH, INJECT_ROLES_PATH, startRoleWebhook} from '../../servers/role-webhook/server.js'
 
@@ -14,7 +14,7 @@ metadata_public.roles with a JSON Patch that changes nothing else; unchanged rol
 
 Endpoints: POST ${HOOK_PATH} {"identity_id": "..."}; POST ${INJECT_ROLES_PATH} {"identity_id", "user_subject"}
 (compatible with the public role webhook: roles are read for user_subject when given); GET /health/alive,
-/health/ready, /metrics. Every hook call must carry the shared secret in the ${WEBHOOK_SECRET_HEADER} header
+/health/ready, /metrics. Every hook call must carry the shared secret as \`Authorization: Bearer <secret>\` (the one header Kratos redacts in its logs)
 (from $${WEBHOOK_SECRET_ENV} or --secret-file); without a valid one the answer is 401 and nothing is touched.
 
 Failure policy when Keto or Kratos fails: by default the hook answers 200 and the login proceeds with the roles
@@ -30,7 +30,7 @@ the identity is stored. If the webhook itself is unreachable, Kratos fails the l
   ]
 
   static override flags = {
-    ...serveFlags({envPrefix: 'IAM_ROLE_WEBHOOK', defaultHost: ROLE_WEBHOOK_DEFAULTS.host, defaultPort: ROLE_WEBHOOK_DEFAULTS.port, portKey: 'ports.roleWebhook (of --config, else ./iam.yaml)'}),
+    ...serveFlags({envPrefix: 'IAM_ROLE_WEBHOOK', defaultHost: ROLE_WEBHOOK_DEFAULTS.host, defaultPort: ROLE_WEBHOOK_DEFAULTS.port, portKey: 'ports.roleWebhook (of -C, else ./iam.yaml)'}),
     'kratos-admin-url': Flags.string({description: 'Kratos admin API. Default: from iam.yaml ports, else http://127.0.0.1:4434.'}),
     'keto-read-url': Flags.string({description: 'Keto read API. Default: from iam.yaml ports, else http://127.0.0.1:4466.'}),
     strict: Flags.boolean({description: 'Interrupt the Kratos flow when roles cannot be synced (default: let it proceed).'}),
@@ -45,8 +45,8 @@ the identity is stored. If the webhook itself is unreachable, Kratos fails the l
     const f = this.flags
     const logger = this.createLogger('role-webhook', f['log-level'])
     const secret = await loadWebhookSecret({secretFile: f['secret-file'], warn: (message) => logger.warn(message)})
-    // --config, else ./iam.yaml when present (the native runtime starts it in the project directory).
-    const {config} = await resolveOryContext({config: f.config})
+    // -C, else ./iam.yaml when present (the native runtime starts it in the project directory).
+    const {config} = await resolveOryContext({dir: f.dir})
     const options = resolveRoleWebhookOptions(
       {
         host: f.host,

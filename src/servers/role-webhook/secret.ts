@@ -3,8 +3,18 @@ import {readFile, stat} from 'node:fs/promises'
 
 import {ExitCode, IamError} from '../../errors.js'
 
-/** The header Kratos' web_hook `auth: {type: api_key, config: {name, value, in: header}}` sends. */
-export const WEBHOOK_SECRET_HEADER = 'x-iam-webhook-secret'
+/**
+ * The header Kratos' web_hook `auth: {type: api_key, config: {name, value, in: header}}` sends: `Authorization:
+ * Bearer <secret>`. Kratos logs every hook request's headers and redacts only Authorization, Cookie, Set-Cookie and
+ * X-Session-Token; a custom header name put the secret into kratos.log on every login.
+ */
+export const WEBHOOK_SECRET_HEADER = 'authorization'
+
+/** The secret in an `Authorization: Bearer <secret>` header, or undefined. */
+export function presentedSecret(header: string | string[] | undefined): string | undefined {
+  if (typeof header !== 'string' || header.slice(0, 7).toLowerCase() !== 'bearer ') return undefined
+  return header.slice(7)
+}
 export const WEBHOOK_SECRET_ENV = 'ROLE_WEBHOOK_SECRET'
 /** Shorter secrets are refused: the header is the only thing standing between the internet and role writes. */
 export const MIN_SECRET_LENGTH = 16

@@ -18,7 +18,7 @@ import {
   type Logger,
   type RunningServer,
 } from '../http/index.js'
-import {secretDigest, secretMatches, WEBHOOK_SECRET_HEADER} from './secret.js'
+import {presentedSecret, secretDigest, secretMatches} from './secret.js'
 
 export const HOOK_PATH = '/hooks/kratos'
 /** Compatibility with the public role webhook teams already run: same path and body. */
@@ -114,10 +114,10 @@ export async function startRoleWebhook(o: RoleWebhookOptions): Promise<RoleWebho
       const started = process.hrtime.bigint()
       try {
         // Authenticate before reading the body: an unauthenticated caller learns nothing and touches nothing.
-        if (!secretMatches(expected, req.headers[WEBHOOK_SECRET_HEADER])) {
+        if (!secretMatches(expected, presentedSecret(req.headers.authorization))) {
           count(route, 'unauthorized')
           logger.warn('rejected webhook call without a valid secret', {route, remote: req.socket.remoteAddress})
-          throw new HttpError(401, 'UNAUTHORIZED', `Missing or wrong ${WEBHOOK_SECRET_HEADER} header.`, {headers: {connection: 'close'}})
+          throw new HttpError(401, 'UNAUTHORIZED', 'Missing or wrong Authorization: Bearer <webhook secret> header.', {headers: {connection: 'close'}})
         }
         let hook: HookRequest
         try {

@@ -70,7 +70,7 @@ describe('iam serve role-webhook', {timeout: 180_000}, () => {
       await ketoClient.create({namespace: 'Role', object: 'admin', relation: 'member', subjectId: created.identity.id})
       const res = await fetch(`${base}/hooks/kratos`, {
         method: 'POST',
-        headers: {'content-type': 'application/json', 'x-iam-webhook-secret': secret},
+        headers: {'content-type': 'application/json', authorization: `Bearer ${secret}`},
         body: JSON.stringify({identity_id: created.identity.id}),
       })
       expect(res.status).toBe(200)

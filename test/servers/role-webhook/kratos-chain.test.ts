@@ -34,7 +34,7 @@ function webHook(extra: Record<string, unknown>): Record<string, unknown> {
       url: `http://127.0.0.1:${hookPort}${HOOK_PATH}`,
       method: 'POST',
       body: BODY,
-      auth: {type: 'api_key', config: {name: 'X-Iam-Webhook-Secret', value: SECRET, in: 'header'}},
+      auth: {type: 'api_key', config: {name: 'Authorization', value: `Bearer ${SECRET}`, in: 'header'}},
       ...extra,
     },
   }
@@ -155,7 +155,7 @@ describe('Kratos → role webhook → Keto, all real', () => {
       hook = await startHook(false)
     }
     // And the header name Kratos sends is the one the webhook checks.
-    expect(WEBHOOK_SECRET_HEADER).toBe('x-iam-webhook-secret')
+    expect(WEBHOOK_SECRET_HEADER).toBe('authorization')
   })
 
   it('the webhook itself down fails the login (Kratos treats an unreachable web hook as an error): run it before Kratos takes logins', async () => {

@@ -18,7 +18,7 @@ let ketoClient: KetoClient
 let kratosClient: KratosAdminClient
 let hook: RoleWebhook
 
-async function post(base: string, path: string, body: unknown, headers: Record<string, string> = {[WEBHOOK_SECRET_HEADER]: SECRET}): Promise<{status: number; body: any}> {
+async function post(base: string, path: string, body: unknown, headers: Record<string, string> = {[WEBHOOK_SECRET_HEADER]: `Bearer ${SECRET}`}): Promise<{status: number; body: any}> {
   const res = await fetch(base + path, {
     method: 'POST',
     headers: {'content-type': 'application/json', ...headers},
@@ -92,7 +92,7 @@ describe('role webhook against real Keto and Kratos', () => {
     const identity = await newIdentity({metadataPublic: {roles: ['stale'], keep: true}})
     await grant('admin', identity.id)
     const before = (await kratosClient.getIdentity(identity.id))!
-    const wrong = await post(hook.url, '/hooks/kratos', {identity_id: identity.id}, {[WEBHOOK_SECRET_HEADER]: SECRET + 'x'})
+    const wrong = await post(hook.url, '/hooks/kratos', {identity_id: identity.id}, {[WEBHOOK_SECRET_HEADER]: `Bearer ${SECRET}x`})
     const missing = await post(hook.url, '/hooks/kratos', {identity_id: identity.id}, {})
     const compat = await post(hook.url, '/inject-roles', {identity_id: identity.id, user_subject: identity.id}, {[WEBHOOK_SECRET_HEADER]: ''})
     // Authentication comes before parsing: a garbage body without a secret is still 401, not 400.
@@ -121,7 +121,7 @@ describe('role webhook against real Keto and Kratos', () => {
       const r = await post(hook.url, path, body)
       expect([r.status, r.body.error.code], JSON.stringify(body).slice(0, 60)).toEqual([status, code])
     }
-    const wrongType = await fetch(hook.url + '/hooks/kratos', {method: 'POST', headers: {[WEBHOOK_SECRET_HEADER]: SECRET, 'content-type': 'text/plain'}, body: '{}'})
+    const wrongType = await fetch(hook.url + '/hooks/kratos', {method: 'POST', headers: {[WEBHOOK_SECRET_HEADER]: `Bearer ${SECRET}`, 'content-type': 'text/plain'}, body: '{}'})
     expect(wrongType.status).toBe(415)
     const wrongMethod = await fetch(hook.url + '/hooks/kratos')
     expect(wrongMethod.status).toBe(405)
