@@ -98,6 +98,7 @@ export function oathkeeperConfigObject(config: IamConfig, o: OathkeeperTarget & 
     },
     authenticators: {
       anonymous: {enabled: true, config: {subject: 'guest'}},
+      noop: {enabled: true},
       cookie_session: {enabled: true, config: {...sessionConfig, only: ['ory_kratos_session']}},
       bearer_token: {enabled: true, config: sessionConfig},
       // Disabled as an authenticator; its jwks_ttl configures the JWKS fetcher the id_token mutator shares.
@@ -202,7 +203,10 @@ export function routeToRule(config: IamConfig, route: RouteConfig, o: {upstream?
     throw renderError(`Route ${route.id}: use either authorization.roles or authorization.anyOf, not both.`, {route: route.id})
   }
   let authenticators: OathkeeperRule['authenticators']
-  if (route.auth === 'anonymous') authenticators = [{handler: 'anonymous'}]
+  // anonymous steps aside ("not responsible") when a request carries Authorization, valid or not; noop then lets it
+  // through, so clients that always send their token can use public routes. Credentials are never checked here: an
+  // expired session must not lock anyone out of a public page.
+  if (route.auth === 'anonymous') authenticators = [{handler: 'anonymous'}, {handler: 'noop'}]
   else {
     const override = roles.length > 0 ? {config: {subject_from: rolesSubjectFrom(roles)}} : {}
     authenticators = [

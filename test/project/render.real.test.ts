@@ -135,6 +135,17 @@ describe('rendered project on the real Ory servers', () => {
     expect(payload.roles).toEqual([])
   })
 
+  it('an anonymous route also takes requests that carry credentials, valid or not (clients that always send their token)', async () => {
+    const {token} = await register(`public-${Date.now()}@example.com`)
+    for (const credentials of [token, 'not-a-session']) {
+      const res = await fetch(`${proxy}/public/hello`, {headers: bearer(credentials)})
+      expect(res.status, credentials === token ? 'a valid session' : 'a garbage token').toBe(200)
+      // Credentials are not checked on a public route, so nothing about the caller is claimed.
+      const {payload} = await jwtVerify(lastUpstreamToken(), createRemoteJWKSet(new URL(`${api}/.well-known/jwks.json`)), {audience: 'it-api', issuer: config.tokens.issuer})
+      expect(payload.sub).toBe('')
+    }
+  })
+
   it('a session route: 401 without a session; with a session token the upstream gets a verifiable id_token, unique jti', async () => {
     expect((await fetch(`${proxy}/me/profile`)).status).toBe(401)
     expect((await fetch(`${proxy}/me/profile`, {headers: bearer('not-a-session')})).status).toBe(401)

@@ -105,7 +105,7 @@ describe('rules.json', () => {
   })
 
   it('anonymous → anonymous + allow; session → cookie_session then bearer_token', () => {
-    expect(byId.public!.authenticators).toEqual([{handler: 'anonymous'}])
+    expect(byId.public!.authenticators).toEqual([{handler: 'anonymous'}, {handler: 'noop'}])
     expect(byId.public!.authorizer).toEqual({handler: 'allow'})
     expect(byId.tenant!.authenticators.map((a) => a.handler)).toEqual(['cookie_session', 'bearer_token'])
   })
