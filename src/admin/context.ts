@@ -24,25 +24,26 @@ export interface EndpointFlags {
   'kratos-admin-url'?: string
   'keto-read-url'?: string
   'keto-write-url'?: string
-  config?: string
+  /** `-C, --dir`: the project directory (or its iam.yaml). */
+  dir?: string
 }
 
 
 /**
- * Loads iam.yaml. `--config` may name the file or its project directory; without it the current directory is
+ * Loads iam.yaml. `-C, --dir` names the project directory (its iam.yaml file is accepted too); without it the current directory is
  * tried and a missing iam.yaml is fine (Ory defaults apply). An iam.yaml that exists but is invalid always fails.
  */
-export async function loadProjectConfig(configFlag: string | undefined, o: {cwd?: string; env?: NodeJS.ProcessEnv} = {}): Promise<LoadedConfig | undefined> {
+export async function loadProjectConfig(dirFlag: string | undefined, o: {cwd?: string; env?: NodeJS.ProcessEnv} = {}): Promise<LoadedConfig | undefined> {
   const cwd = o.cwd ?? process.cwd()
   let projectDir = cwd
-  if (configFlag !== undefined) {
-    const p = resolve(cwd, configFlag)
+  if (dirFlag !== undefined) {
+    const p = resolve(cwd, dirFlag)
     const s = await stat(p).catch(() => undefined)
-    if (!s) throw new IamError('CONFIG_NOT_FOUND', `No such file or directory: ${configFlag}`, {exitCode: ExitCode.Usage, suggestion: 'Pass the path of iam.yaml or of the project directory holding it.'})
+    if (!s) throw new IamError('CONFIG_NOT_FOUND', `No such directory: ${dirFlag}`, {exitCode: ExitCode.Usage, suggestion: 'Pass the project directory (the one holding iam.yaml): -C <dir>.'})
     if (s.isDirectory()) projectDir = p
     else {
       if (basename(p) !== 'iam.yaml') {
-        throw new IamError('CONFIG_NAME', `--config must point at an iam.yaml file or its directory, not ${basename(p)}.`, {exitCode: ExitCode.Usage})
+        throw new IamError('CONFIG_NAME', `-C/--dir must name a project directory (or its iam.yaml), not ${basename(p)}.`, {exitCode: ExitCode.Usage, suggestion: 'Pass the directory holding iam.yaml: -C <dir>.'})
       }
       projectDir = dirname(p)
     }
@@ -50,13 +51,13 @@ export async function loadProjectConfig(configFlag: string | undefined, o: {cwd?
   try {
     return await loadConfig(projectDir, {env: o.env})
   } catch (error) {
-    if (configFlag === undefined && isIamError(error) && error.code === 'CONFIG_NOT_FOUND') return undefined
+    if (dirFlag === undefined && isIamError(error) && error.code === 'CONFIG_NOT_FOUND') return undefined
     throw error
   }
 }
 
 export async function resolveOryContext(flags: EndpointFlags, o: {cwd?: string; env?: NodeJS.ProcessEnv} = {}): Promise<OryContext> {
-  const loaded = await loadProjectConfig(flags.config, o)
+  const loaded = await loadProjectConfig(flags.dir, o)
   const base = loaded ? contextFromConfig(loaded.config, loaded.path) : defaultContext()
   return {
     ...base,

@@ -18,7 +18,7 @@ export async function resolveUser(kratos: Pick<KratosAdminClient, 'getIdentity' 
   if (!identity) {
     throw new IamError('USER_NOT_FOUND', `Kratos has no identity ${UUID_RE.test(value) ? 'with id' : 'with the identifier'} ${value}.`, {
       exitCode: ExitCode.Failure,
-      suggestion: 'Create it first: iam identities create --email <email> --password <password>.',
+      suggestion: 'Create it first: iam identities create --email <email> --password-stdin (or --password-env <VAR>).',
       details: {user: value},
     })
   }
@@ -106,4 +106,22 @@ export async function listRoleAssignments(deps: Deps, o: {user?: string; role?: 
       return {role: t.object, subject: t.subjectId!, ...(email ? {email} : {})}
     })
     .sort((a, b) => a.role.localeCompare(b.role) || (a.email ?? a.subject).localeCompare(b.email ?? b.subject))
+}
+
+export interface IdentityRoles {
+  /** As given: an email (or other identifier) or an identity id. */
+  user: string
+  identityId: string
+  email?: string
+  /** Role names from Keto, sorted. */
+  roles: string[]
+  assignments: RoleAssignment[]
+}
+
+/** One identity's roles, read from Keto (`iam roles list <email|id>`); the user is resolved through Kratos. */
+export async function listIdentityRoles(deps: Deps, user: string): Promise<IdentityRoles> {
+  const identity = await resolveUser(deps.kratos, user)
+  const email = identityEmail(identity)
+  const assignments = await listRoleAssignments(deps, {user: identity.id})
+  return {user, identityId: identity.id, ...(email ? {email} : {}), roles: assignments.map((a) => a.role), assignments}
 }

@@ -9,6 +9,8 @@ export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args
 /**
  * Conventions every iam command inherits:
  * - `--json`: the value `run()` returns is printed as one JSON document on stdout; progress goes to stderr.
+ * - `-q`: no tables, success lines or progress (`this.log` prints nothing); warnings and errors still go to stderr and
+ *   the exit code is unchanged. A value a script captures (a token, a code) is printed with `logValue` even with -q.
  * - errors: IamError renders as `error [CODE]: message` + `fix: suggestion` (or `{"error": {...}}` with --json)
  *   and exits with its documented exit code; oclif's parse errors exit 2.
  */
@@ -16,7 +18,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override enableJsonFlag = true
 
   static override baseFlags = {
-    quiet: Flags.boolean({char: 'q', description: 'Print no progress on stderr.', helpGroup: 'GLOBAL'}),
+    quiet: Flags.boolean({char: 'q', description: 'Print no tables, success lines or progress; only warnings, errors and the exit code.', helpGroup: 'GLOBAL'}),
   }
 
   protected flags!: BaseFlags<T>
@@ -35,6 +37,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
     this.reporter = createReporter({json: this.jsonEnabled(), quiet: Boolean((flags as {quiet?: boolean}).quiet)})
+  }
+
+  /** Human output on stdout: nothing with --json (oclif) or -q. */
+  public override log(message?: string, ...args: unknown[]): void {
+    if ((this.flags as {quiet?: boolean} | undefined)?.quiet) return
+    super.log(message, ...args)
+  }
+
+  /** The one value a script captures (a token, a code): printed with -q too, not with --json (the JSON has it). */
+  protected logValue(message: string): void {
+    super.log(message)
   }
 
   protected override async catch(err: Error & {exitCode?: number}): Promise<unknown> {

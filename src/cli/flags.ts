@@ -1,19 +1,84 @@
-import {Flags} from '@oclif/core'
+import {Flags, type Interfaces} from '@oclif/core'
 
-/** `-C, --dir`: the project directory of the stack commands (up, down, status, logs, doctor, smoke), as `git -C`. */
-export const stackDirFlag = Flags.string({char: 'C', description: 'Project directory.', default: '.'})
+import {formatDuration, parseDuration} from '../config/duration.js'
+import {usageError, type IamError} from '../errors.js'
+
+/**
+ * `-C, --dir`: the project directory, as `git -C`. The one spelling of "which project" for every command that reads
+ * one (up, down, status, logs, doctor, smoke, render, keys, token, mail, init's target).
+ */
+export const stackDirFlag = Flags.string({char: 'C', description: 'Project directory (holds iam.yaml).', default: '.', helpValue: '<dir>'})
+
+/**
+ * A duration flag in iam.yaml's syntax (`500ms`, `5s`, `10m`, `1h`), parsed to milliseconds. A bare number or any
+ * other text is a usage error (exit 2) naming the fix: `--timeout 30s`, not `--timeout 30`.
+ */
+interface DurationFlagOptions {
+  description: string
+  /** Milliseconds; shown in --help as a duration. */
+  default?: number
+  /** Smallest value accepted, in milliseconds (default 1: zero is refused). */
+  min?: number
+  env?: string
+  helpGroup?: string
+}
+
+export function durationFlag(o: DurationFlagOptions & {default: number}): Interfaces.OptionFlag<number>
+export function durationFlag(o: DurationFlagOptions & {default?: undefined}): Interfaces.OptionFlag<number | undefined>
+export function durationFlag(o: DurationFlagOptions): Interfaces.OptionFlag<number | undefined> {
+  const min = o.min ?? 1
+  return Flags.custom<number>({
+    description: o.description,
+    helpValue: '<duration>',
+    ...(o.env === undefined ? {} : {env: o.env}),
+    ...(o.helpGroup === undefined ? {} : {helpGroup: o.helpGroup}),
+    ...(o.default === undefined ? {} : {default: o.default, defaultHelp: async () => formatDuration(o.default!)}),
+    parse: async (input, _ctx, flag) => parseDurationFlag(flag.name, input, min),
+  })()
+}
+
+/** `--name <text>` → milliseconds, or an INVALID_DURATION usage error naming the fix. */
+function parseDurationFlag(name: string, input: string, min: number): number {
+  const text = input.trim()
+  const ms = parseDuration(text)
+  if (ms !== undefined && ms >= min) return ms
+  const syntax = `--${name} takes a duration like 500ms, 5s, 10m or 1h (as in iam.yaml)`
+  if (ms !== undefined) {
+    return stickyMessage(usageError('INVALID_DURATION', `${syntax} of at least ${formatDuration(min)}; got "${input}".`, {suggestion: `Pass at least --${name} ${formatDuration(min)}.`}))
+  }
+  const bare = /^\d+$/.test(text) && Number(text) > 0
+  return stickyMessage(
+    usageError('INVALID_DURATION', `${syntax}; got "${input}"${bare ? ', a number without a unit' : ''}.`, {
+      suggestion: bare ? `Write the unit: --${name} ${text}s (seconds) or --${name} ${text}ms (milliseconds).` : `Pass a duration, e.g. --${name} 30s.`,
+    }),
+  )
+}
+
+/**
+ * oclif prefixes the message of an error thrown by a flag's parser ("Parsing --x …See more help"); keep ours as it
+ * is, so it reads like every other iam error.
+ */
+function stickyMessage(error: IamError): never {
+  const message = error.message
+  Object.defineProperty(error, 'message', {get: () => message, set: () => {}, enumerable: false, configurable: true})
+  throw error
+}
 
 /** Flags shared by the commands that talk to Kratos and Keto (roles, tuples, identities, seed). */
 export const oryFlags = {
+  dir: Flags.string({
+    char: 'C',
+    description: 'Project directory: its iam.yaml gives the Ory URLs and the roles namespace. Default: the current directory, when it holds iam.yaml.',
+    helpValue: '<dir>',
+  }),
   'kratos-admin-url': Flags.string({description: 'Kratos admin API. Default: from iam.yaml ports, else http://127.0.0.1:4434.', helpGroup: 'ORY'}),
   'keto-read-url': Flags.string({description: 'Keto read API. Default: from iam.yaml ports, else http://127.0.0.1:4466.', helpGroup: 'ORY'}),
   'keto-write-url': Flags.string({description: 'Keto write API. Default: from iam.yaml ports, else http://127.0.0.1:4467.', helpGroup: 'ORY'}),
-  config: Flags.string({description: 'iam.yaml (or its directory) for URLs and the roles namespace. Default: ./iam.yaml when present.', helpGroup: 'ORY'}),
-  timeout: Flags.integer({description: 'Deadline of each call to Kratos or Keto, in milliseconds.', default: 5000, min: 100, helpGroup: 'ORY'}),
+  timeout: durationFlag({description: 'Deadline of each call to Kratos or Keto, e.g. 5s.', default: 5000, min: 100, helpGroup: 'ORY'}),
 }
 
 /** Flags shared by `iam keys *` and `iam token *`: where the project and its key file are. */
 export const projectFlags = {
-  dir: Flags.string({char: 'd', description: 'Project directory (holds iam.yaml).', default: '.'}),
+  dir: stackDirFlag,
   file: Flags.string({char: 'f', description: 'Key file. Default: <dir>/ory/oathkeeper/jwks.json.'}),
 }

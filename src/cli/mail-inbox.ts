@@ -4,13 +4,13 @@ import {join, resolve} from 'node:path'
 
 import {PROJECT_FILES} from '../config/model.js'
 import {MAIL_CATCHER_DEFAULTS} from '../servers/mail/config.js'
-import {stackDirFlag} from './flags.js'
+import {durationFlag, stackDirFlag} from './flags.js'
 
 /** Flags of the `iam mail` commands: where the catcher's inbox is. */
 export const mailInboxFlags = {
   dir: stackDirFlag,
   url: Flags.string({description: `Inbox URL [default: http://127.0.0.1:<ports.mailUi of iam.yaml>, else port ${MAIL_CATCHER_DEFAULTS.httpPort}].`, env: 'IAM_MAIL_URL'}),
-  timeout: Flags.integer({description: 'Seconds each HTTP call may take.', default: 5, min: 1}),
+  timeout: durationFlag({description: 'How long each HTTP call may take, e.g. 5s.', default: 5000, min: 100}),
 }
 
 /** The inbox of this project's catcher: --url, else ports.mailUi of iam.yaml in --dir, else the default port. */
@@ -26,5 +26,5 @@ export async function openInbox(flags: {dir: string; url?: string; timeout: numb
     }
     baseUrl = `http://127.0.0.1:${port}`
   }
-  return new MailInbox({baseUrl: baseUrl.replace(/\/+$/, ''), timeoutMs: flags.timeout * 1000})
+  return new MailInbox({baseUrl: baseUrl.replace(/\/+$/, ''), timeoutMs: flags.timeout})
 }

@@ -1,9 +1,9 @@
 /**
  * The one way to serve: every `iam serve <server>` command extends ServeCommand. It owns the flags all of them share
- * (`--host`, `--port`, `--config`, `--log-level`, each readable from `<PREFIX>_HOST` … in the environment), the JSON
+ * (`--host`, `--port`, `-C, --dir`, `--log-level`, each readable from `<PREFIX>_HOST` … in the environment), the JSON
  * logger, and the lifetime: start, a port it cannot bind is PORT_UNAVAILABLE (exit 3), then serve until
  * SIGTERM/SIGINT drains it. Each server's `config.ts` maps the settings onto its options with one precedence: flag,
- * then environment, then iam.yaml (--config), then the server's own defaults. No `--json`: a server's output is its log.
+ * then environment, then iam.yaml (-C), then the server's own defaults. No `--json`: a server's output is its log.
  */
 import {type Command, Flags} from '@oclif/core'
 
@@ -16,7 +16,7 @@ export interface ServeFlagOptions {
   envPrefix: string
   defaultHost: string
   defaultPort: number
-  /** Which iam.yaml port the server takes with --config, e.g. `ports.batchAuth`. */
+  /** Which iam.yaml port the server takes with -C, e.g. `ports.batchAuth`. */
   portKey: string
 }
 
@@ -24,8 +24,8 @@ export interface ServeFlagOptions {
 export function serveFlags(o: ServeFlagOptions) {
   return {
     host: Flags.string({description: `Address to listen on [default: ${o.defaultHost}].`, env: `${o.envPrefix}_HOST`}),
-    port: Flags.integer({description: `Port to listen on [default: ${o.portKey} of --config, else ${o.defaultPort}].`, env: `${o.envPrefix}_PORT`}),
-    config: Flags.string({description: 'Project directory (or its iam.yaml) to take ports and settings from.', env: `${o.envPrefix}_CONFIG`}),
+    port: Flags.integer({description: `Port to listen on [default: ${o.portKey} of -C, else ${o.defaultPort}].`, env: `${o.envPrefix}_PORT`}),
+    dir: Flags.string({char: 'C', description: 'Project directory (or its iam.yaml) to take ports and settings from.', env: `${o.envPrefix}_DIR`, helpValue: '<dir>'}),
     'log-level': Flags.string({description: 'debug, info, warn or error [default: info].', options: ['debug', 'info', 'warn', 'error'], env: `${o.envPrefix}_LOG_LEVEL`}),
   }
 }

@@ -1,14 +1,14 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {stackDirFlag} from '../cli/flags.js'
+import {durationFlag, stackDirFlag} from '../cli/flags.js'
 import {usageError} from '../errors.js'
 import type {StopResult} from '../runtime/types.js'
 
 export default class Down extends BaseCommand<typeof Down> {
   static override summary = 'Stop the stack; keeps its data unless --volumes.'
 
-  static override description = `Native: SIGTERM to every service, SIGKILL after --grace seconds, pid files removed; the SQLite databases under .iam/data and the logs stay. Compose: \`compose down\`.
+  static override description = `Native: SIGTERM to every service, SIGKILL after --grace, pid files removed; the SQLite databases under .iam/data and the logs stay. Compose: \`compose down\`.
 
 --volumes (alias --purge) also deletes the data (identities, sessions, relation tuples) after confirmation; pass --yes in scripts.`
 
@@ -21,7 +21,7 @@ export default class Down extends BaseCommand<typeof Down> {
     dir: stackDirFlag,
     volumes: Flags.boolean({description: 'Also delete the data (SQLite files / compose volumes).', aliases: ['purge']}),
     yes: Flags.boolean({char: 'y', description: 'Do not ask before deleting data.'}),
-    grace: Flags.integer({description: 'Seconds between SIGTERM and SIGKILL (native).', default: 10, min: 0}),
+    grace: durationFlag({description: 'Time between SIGTERM and SIGKILL (native), e.g. 10s; 0s kills at once.', default: 10_000, min: 0}),
     runtime: Flags.string({description: 'Which runtime to stop (default: the one `iam up` used).', options: ['auto', 'native', 'compose']}),
   }
 
@@ -31,7 +31,7 @@ export default class Down extends BaseCommand<typeof Down> {
     if (this.flags.volumes && !this.flags.yes) await this.confirmPurge(opened.projectDir)
     const result = await opened.runtime.stop({
       purge: this.flags.volumes,
-      graceMs: this.flags.grace * 1000,
+      graceMs: this.flags.grace,
       onEvent: (e) => {
         if (e.type === 'service') this.reporter.step(e.service, `stopped${e.message && e.message !== 'terminated' ? ` (${e.message})` : ''}`)
       },

@@ -12,20 +12,24 @@ const ALGORITHMS: TokenAlgorithm[] = ['RS256', 'ES256']
 
 export default class Init extends BaseCommand<typeof Init> {
   static override description = `Create an iam project: a commented iam.yaml, every rendered Ory file, fresh secrets (.env) and the id_token signing keys.
-Asks a few questions on a terminal; --yes accepts the defaults. Files are built in a temporary directory and moved into place, so a failed init changes nothing. Adds .env, ory/oathkeeper/jwks.json and .iam/ to .gitignore.`
+Asks a few questions on a terminal; --yes accepts the defaults. Files are built in a temporary directory and moved into place, so a failed init changes nothing. Adds .env, ory/oathkeeper/jwks.json and .iam/ to .gitignore.
+
+The directory: -C/--dir as for every other command, or the DIR argument (the same thing; created when missing).`
 
   static override examples = [
     '<%= config.bin %> init',
     '<%= config.bin %> init my-stack --yes',
+    '<%= config.bin %> init -C my-stack --yes',
     '<%= config.bin %> init --yes --project shop --runtime native --algorithm ES256 --no-roles',
     '<%= config.bin %> init --yes --force --json',
   ]
 
   static override args = {
-    dir: Args.string({description: 'Project directory (created when missing).', default: '.'}),
+    dir: Args.string({description: 'Project directory (created when missing); the same as -C. Default: the current directory.'}),
   }
 
   static override flags = {
+    dir: Flags.string({char: 'C', description: 'Project directory (created when missing).', helpValue: '<dir>'}),
     yes: Flags.boolean({char: 'y', description: 'Do not ask: use the defaults for everything not given by a flag.'}),
     project: Flags.string({description: 'Project name (default: the directory name).'}),
     runtime: Flags.string({description: 'How `iam up` runs the stack.', options: RUNTIMES}),
@@ -35,7 +39,7 @@ Asks a few questions on a terminal; --yes accepts the defaults. Files are built 
   }
 
   async run(): Promise<InitResult> {
-    const dir = resolve(this.args.dir)
+    const dir = this.targetDir()
     await assertNoProject(dir, this.flags.force)
     const given: InitChoices = {
       ...(this.flags.project === undefined ? {} : {project: this.flags.project}),
@@ -50,6 +54,16 @@ Asks a few questions on a terminal; --yes accepts the defaults. Files are built 
     const result = await initProject(dir, {...choices, force: this.flags.force})
     if (!this.jsonEnabled()) this.printSummary(result)
     return result
+  }
+
+  /** -C/--dir or the DIR argument; both may be given only when they name the same directory. */
+  private targetDir(): string {
+    const fromFlag = this.flags.dir === undefined ? undefined : resolve(this.flags.dir)
+    const fromArg = this.args.dir === undefined ? undefined : resolve(this.args.dir)
+    if (fromFlag !== undefined && fromArg !== undefined && fromFlag !== fromArg) {
+      throw usageError('USAGE', `Two project directories: -C ${this.flags.dir} and the argument ${this.args.dir}.`, {suggestion: 'Pass one: iam init -C <dir> (or iam init <dir>).'})
+    }
+    return fromFlag ?? fromArg ?? resolve('.')
   }
 
   /** Prompts for every choice not given by a flag; needs a terminal. */

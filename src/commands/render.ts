@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {resolve} from 'node:path'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {stackDirFlag} from '../cli/flags.js'
 import {ExitCode} from '../errors.js'
 import {renderProject, type RenderReport} from '../project/render.js'
 
@@ -16,12 +17,12 @@ A rendered file that was edited by hand is reported as hand-edited and left alon
   static override examples = [
     '<%= config.bin %> render',
     '<%= config.bin %> render --check',
-    '<%= config.bin %> render --dir ./my-stack --force',
+    '<%= config.bin %> render -C ./my-stack --force',
     '<%= config.bin %> render --check --json',
   ]
 
   static override flags = {
-    dir: Flags.string({char: 'd', description: 'Project directory (holding iam.yaml).', default: '.'}),
+    dir: stackDirFlag,
     check: Flags.boolean({description: 'Write nothing; exit 1 when a rendered file is missing or differs.'}),
     force: Flags.boolean({description: 'Overwrite rendered files that were edited by hand.'}),
   }

@@ -13,7 +13,7 @@ export default class Seed extends BaseCommand<typeof Seed> {
 Passwords may be \${ENV_VAR} references, resolved from the environment at this point. Exit code 1 when some entry
 failed (the rest is still applied), 3 when Kratos or Keto is unreachable.`
 
-  static override examples = ['<%= config.bin %> seed', '<%= config.bin %> seed --config ./my-project --json']
+  static override examples = ['<%= config.bin %> seed', '<%= config.bin %> seed -C ./my-project --json']
 
   static override flags = {
     'schema-id': Flags.string({description: 'Identity schema id for new identities.', default: 'default'}),
@@ -22,7 +22,7 @@ failed (the rest is still applied), 3 when Kratos or Keto is unreachable.`
 
   async run(): Promise<SeedReport> {
     const report = await withOry(this.flags, ({keto, kratos}, ctx) => {
-      if (!ctx.config) throw usageError('CONFIG_NOT_FOUND', 'No iam.yaml here: iam seed applies its seed: section.', {suggestion: 'Run it in the project directory, pass --config, or run iam init.'})
+      if (!ctx.config) throw usageError('CONFIG_NOT_FOUND', 'No iam.yaml here: iam seed applies its seed: section.', {suggestion: 'Run it in the project directory, pass -C <dir>, or run iam init.'})
       return applySeed({keto, kratos, shape: ctx.roles, schemaId: this.flags['schema-id']}, ctx.config.seed)
     })
     if (!this.jsonEnabled()) this.log(formatSeedReport(report))

@@ -1,8 +1,7 @@
-import {Flags} from '@oclif/core'
 import {resolve} from 'node:path'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {stackDirFlag} from '../cli/flags.js'
+import {durationFlag, stackDirFlag} from '../cli/flags.js'
 import type {SmokeReport} from '../smoke/index.js'
 
 export default class Smoke extends BaseCommand<typeof Smoke> {
@@ -28,14 +27,14 @@ Exit code 0 when no step failed, 1 otherwise (a failed step names what went wron
 
   static override flags = {
     dir: stackDirFlag,
-    timeout: Flags.integer({description: 'Seconds each HTTP call may take.', default: 10, min: 1}),
+    timeout: durationFlag({description: 'How long each HTTP call may take, e.g. 10s.', default: 10_000, min: 100}),
   }
 
   async run(): Promise<SmokeReport> {
     const [{runSmoke}, {formatSmokeStep}] = await Promise.all([import('../smoke/index.js'), import('../ui/smoke-format.js')])
     const report = await runSmoke({
       projectDir: resolve(this.flags.dir),
-      timeoutMs: this.flags.timeout * 1000,
+      timeoutMs: this.flags.timeout,
       onStep: (step) => {
         if (!this.jsonEnabled()) this.log(formatSmokeStep(step))
       },

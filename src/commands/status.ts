@@ -14,6 +14,8 @@ export default class Status extends BaseCommand<typeof Status> {
 
 Exit code: 0 when every service is ready, 1 otherwise (so \`iam status && run-tests\` works).
 
+-o json is --json: the same document on stdout (errors as {"error": …} too).
+
 -o env prints KRATOS_PUBLIC_URL=… lines (Kratos public/admin, Keto read/write, Oathkeeper proxy/API, JWKS URL, embedded servers) ready for \`>> .env\` or \`>> $GITHUB_ENV\` in CI; never secrets.`
 
   static override examples = [
@@ -24,8 +26,13 @@ Exit code: 0 when every service is ready, 1 otherwise (so \`iam status && run-te
 
   static override flags = {
     dir: stackDirFlag,
-    output: Flags.string({char: 'o', description: 'Output format.', options: ['table', 'json', 'env'], default: 'table'}),
+    output: Flags.string({char: 'o', description: 'Output format (json: the same as --json).', options: ['table', 'json', 'env'], default: 'table'}),
     runtime: Flags.string({description: 'Which runtime to ask (default: the one `iam up` used).', options: ['auto', 'native', 'compose']}),
+  }
+
+  /** `-o json` is `--json`: one output path, so the two print the same document (results and errors alike). */
+  public override jsonEnabled(): boolean {
+    return super.jsonEnabled() || outputIsJson(this.argv)
   }
 
   async run(): Promise<StatusResult> {
@@ -35,11 +42,21 @@ Exit code: 0 when every service is ready, 1 otherwise (so \`iam status && run-te
     const list = endpoints(opened.config, {runtime: report.runtime})
     const result: StatusResult = {...report, endpoints: list}
     if (!this.jsonEnabled()) {
-      if (this.flags.output === 'json') this.log(JSON.stringify(result, null, 2))
-      else if (this.flags.output === 'env') process.stdout.write(fmt.formatEnv(list))
+      if (this.flags.output === 'env') process.stdout.write(fmt.formatEnv(list))
       else this.log(fmt.formatStatusTable(report).trimEnd())
     }
     if (!report.healthy) process.exitCode = 1
     return result
   }
+}
+
+/** `-o json`, `-ojson`, `-o=json`, `--output json`, `--output=json` before a `--`. Read from argv, so a parse error is JSON too. */
+function outputIsJson(argv: string[]): boolean {
+  const end = argv.includes('--') ? argv.indexOf('--') : argv.length
+  for (let i = 0; i < end; i++) {
+    const a = argv[i] as string
+    if ((a === '-o' || a === '--output') && argv[i + 1] === 'json') return true
+    if (a === '-ojson' || a === '-o=json' || a === '--output=json') return true
+  }
+  return false
 }

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {stackDirFlag} from '../cli/flags.js'
+import {durationFlag, stackDirFlag} from '../cli/flags.js'
 import {IamError} from '../errors.js'
 import type {UpResult} from '../stack/up.js'
 
@@ -18,7 +18,7 @@ Runtime: --runtime, else IAM_RUNTIME, else iam.yaml \`runtime\`; auto = compose 
 
   static override examples = [
     {description: 'Start the stack in the current project', command: '<%= config.bin %> up'},
-    {description: 'Force the native runtime and wait up to two minutes per service', command: '<%= config.bin %> up --runtime native --timeout 120'},
+    {description: 'Force the native runtime and wait up to two minutes per service', command: '<%= config.bin %> up --runtime native --timeout 2m'},
     {description: 'Stay in the foreground; Ctrl-C stops everything', command: '<%= config.bin %> up --attach'},
     {description: 'Start and apply the seed: section (test identities, roles, tuples) in one step', command: 'ADMIN_PASSWORD=… <%= config.bin %> up --seed'},
     {description: 'In CI: JSON result on stdout, JSON progress events on stderr', command: '<%= config.bin %> up --seed --json'},
@@ -28,7 +28,7 @@ Runtime: --runtime, else IAM_RUNTIME, else iam.yaml \`runtime\`; auto = compose 
     dir: stackDirFlag,
     runtime: Flags.string({description: 'Which runtime to use.', options: ['auto', 'native', 'compose'], env: 'IAM_RUNTIME'}),
     attach: Flags.boolean({description: 'Stay in the foreground and stop the stack on Ctrl-C.'}),
-    timeout: Flags.integer({description: 'Seconds each service may take to become ready.', default: 60, min: 1}),
+    timeout: durationFlag({description: 'How long each service may take to become ready, e.g. 90s or 2m.', default: 60_000, min: 1000}),
     seed: Flags.boolean({description: "Once ready, apply iam.yaml's seed: section (identities, roles, tuples); idempotent."}),
   }
 
@@ -49,7 +49,7 @@ Runtime: --runtime, else IAM_RUNTIME, else iam.yaml \`runtime\`; auto = compose 
     try {
       outcome = await up(this.flags.dir, {
         ...(this.flags.runtime ? {runtime: this.flags.runtime} : {}),
-        timeoutMs: this.flags.timeout * 1000,
+        timeoutMs: this.flags.timeout,
         seed: this.flags.seed,
         signal: abort.signal,
         progress: {

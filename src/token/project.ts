@@ -5,7 +5,6 @@ import {resolve} from 'node:path'
 import type {JSONWebKeySet, JWTPayload} from 'jose'
 
 import {IamError, usageError} from '../errors.js'
-import {parseDurationMs} from '../config/duration.js'
 import {parseKeySet, publicKeySet} from '../keys/jwks.js'
 import {keyFilePath, loadTokenSettings} from '../keys/settings.js'
 import {readKeySet} from '../keys/store.js'
@@ -28,7 +27,8 @@ export async function mintProjectToken(o: {
   claimsJson?: string
   /** Roles for the `roles` claim the rendered mutator adds when roles are enabled. */
   roles?: string[]
-  ttl?: string
+  /** Lifetime in ms (the `--ttl` flag); default tokens.ttl. */
+  ttlMs?: number
   issuer?: string
 }): Promise<MintReport> {
   const settings = await loadTokenSettings(o.dir)
@@ -39,7 +39,7 @@ export async function mintProjectToken(o: {
     subject: o.subject,
     audience: o.audience.length === 1 ? (o.audience[0] as string) : o.audience,
     issuer: o.issuer ?? settings.issuer,
-    ttlMs: o.ttl === undefined ? settings.ttlMs : parseDurationMs(o.ttl, '--ttl'),
+    ttlMs: o.ttlMs ?? settings.ttlMs,
     claims,
   })
 }
@@ -71,7 +71,8 @@ export async function verifyProjectToken(o: {
   jwks?: string
   audience?: string[]
   issuer?: string
-  skew?: string
+  /** Clock skew in ms (the `--skew` flag); default tokens.clockSkew. */
+  skewMs?: number
 }): Promise<VerifyReport> {
   const settings = await loadTokenSettings(o.dir)
   const source = o.jwks && /^https?:\/\//.test(o.jwks) ? {jwksUrl: o.jwks} : {jwks: await readJwks(o.jwks ? resolve(o.jwks) : keyFilePath(o.dir, o.file))}
@@ -82,7 +83,7 @@ export async function verifyProjectToken(o: {
     ...source,
     issuer,
     audience,
-    clockSkew: o.skew === undefined ? settings.clockSkewMs : parseDurationMs(o.skew, '--skew'),
+    clockSkew: o.skewMs ?? settings.clockSkewMs,
   })
   try {
     const {claims, kid} = await verifier.verify(o.token)

@@ -25,7 +25,10 @@ export function durationValue(name: string, value: string | undefined, o: {allow
   const ms = parseDuration(value)
   const min = o.min ?? (o.allowZero ? 0 : 1)
   if (ms === undefined || ms < min) {
-    throw usageError('INVALID_FLAG', `--${name} must be a duration${min > 1 ? ` of at least ${min}ms` : ''} like 2s or 500ms (as in iam.yaml), got "${value}".`)
+    const bare = /^\d+$/.test(value.trim())
+    throw usageError('INVALID_FLAG', `--${name} must be a duration${min > 1 ? ` of at least ${min}ms` : ''} like 2s or 500ms (as in iam.yaml), got "${value}".`, {
+      suggestion: bare ? `Write the unit: --${name} ${value.trim()}s (seconds) or --${name} ${value.trim()}ms (milliseconds).` : `Pass a duration, e.g. --${name} 2s.`,
+    })
   }
   return ms
 }

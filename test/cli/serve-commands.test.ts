@@ -1,5 +1,5 @@
 /**
- * One way to serve: every `iam serve` command shares --host/--port/--config/--log-level with its own env prefix,
+ * One way to serve: every `iam serve` command shares --host/--port/-C, --dir/--log-level with its own env prefix,
  * has no --json, and turns a port it cannot bind into PORT_UNAVAILABLE (exit 3) with the fix — batch-auth used to
  * report INTERNAL ("a bug in iam", exit 1) there.
  */
@@ -36,7 +36,7 @@ describe('iam serve <server>: one way to serve', () => {
   it.each(SERVERS)('serve $name --help: the shared flags with the server\'s env prefix, no --json', async ({name, prefix}) => {
     const r = await runIam(['serve', name, '--help'])
     expect(r.exitCode, r.output).toBe(0)
-    for (const flag of ['--host', '--port', '--config', '--log-level']) expect(r.stdout, flag).toContain(flag)
+    for (const flag of ['--host', '--port', '--dir', '--log-level']) expect(r.stdout, flag).toContain(flag)
     for (const env of ['HOST', 'PORT', 'CONFIG', 'LOG_LEVEL']) expect(r.stdout, env).toContain(`${prefix}_${env}`)
     expect(r.stdout).not.toContain('--json')
   })

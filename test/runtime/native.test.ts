@@ -217,7 +217,7 @@ describe('native runtime: failure paths (real servers)', () => {
     await renderProject(dir)
     // A hand edit Kratos refuses: an unknown top-level key fails its config schema.
     await appendFile(join(dir, 'ory', 'kratos', 'kratos.yml'), '\nthis_is_not_a_kratos_key: true\n')
-    const r = await runIam(['up', '--timeout', '60'], {cwd: dir, timeoutMs: 180_000})
+    const r = await runIam(['up', '--timeout', '60s'], {cwd: dir, timeoutMs: 180_000})
     expect(r.exitCode, r.output).toBe(1)
     expect(r.stderr).toContain('error [SERVICE_NOT_READY]: kratos did not become ready: the process exited with code 1')
     // The progress names the service that brought the run down before everything is stopped.

@@ -207,7 +207,7 @@ describe('iam seed', {timeout: 180_000}, () => {
     )
     // No URL flags: everything comes from iam.yaml.
     const run = (): Promise<CliResult & {json: any}> =>
-      runIam(['seed', '--config', project, '--json'], {cwd: dir, env: {SEED_PASSWORD: 'a-long-enough-password-7'}}) as Promise<any>
+      runIam(['seed', '-C', project, '--json'], {cwd: dir, env: {SEED_PASSWORD: 'a-long-enough-password-7'}}) as Promise<any>
     const first = await run()
     expect(first.exitCode, first.output).toBe(0)
     expect(first.json.identities).toMatchObject({created: 1, failed: 0})

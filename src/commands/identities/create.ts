@@ -14,9 +14,8 @@ roles are granted. The password may come from --password-env or stdin (--passwor
 shell history.`
 
   static override examples = [
-    '<%= config.bin %> identities create --email alice@example.com --password "correct horse battery staple" --role admin',
-    'ALICE_PW=secret123456 <%= config.bin %> identities create --email alice@example.com --password-env ALICE_PW --json',
-    'echo "$PW" | <%= config.bin %> identities create --email bob@example.com --password-stdin --role editor --role viewer',
+    {description: 'Read the password without echoing it, keep it out of the shell history', command: "read -rsp 'Password: ' ALICE_PW && export ALICE_PW && <%= config.bin %> identities create --email alice@example.com --password-env ALICE_PW --role admin"},
+    {description: 'From a secret store, through stdin', command: 'pass show iam/bob | <%= config.bin %> identities create --email bob@example.com --password-stdin --role editor --role viewer --json'},
   ]
 
   static override flags = {

@@ -1,9 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {durationFlag} from '../../cli/flags.js'
 import {mailInboxFlags, openInbox} from '../../cli/mail-inbox.js'
-import {parseDuration} from '../../config/duration.js'
-import {usageError} from '../../errors.js'
 
 export default class MailCode extends BaseCommand<typeof MailCode> {
   static override summary = 'Print the one-time code of the newest mail to an address (waits for it).'
@@ -17,17 +16,16 @@ export default class MailCode extends BaseCommand<typeof MailCode> {
 
   static override flags = {
     to: Flags.string({description: 'Recipient address.', required: true}),
-    wait: Flags.string({description: 'How long to wait for the mail, e.g. 10s (0: do not wait).', default: '10s'}),
+    wait: durationFlag({description: 'How long to wait for the mail, e.g. 10s (0s: do not wait).', default: 10_000, min: 0}),
     'newer-than': Flags.integer({description: 'Ignore mails with this id or lower (ids come from `iam mail list`).', min: 0}),
     ...mailInboxFlags,
   }
 
   async run(): Promise<{code: string; id: number; to: string[]; subject: string; receivedAt: string}> {
-    const waitMs = parseDuration(this.flags.wait)
-    if (waitMs === undefined || waitMs < 0) throw usageError('INVALID_FLAG', `--wait must be a duration like 10s or 500ms, got "${this.flags.wait}".`)
+    const waitMs = this.flags.wait
     const inbox = await openInbox(this.flags)
     const mail = await inbox.waitForCode(this.flags.to, {waitMs, ...(this.flags['newer-than'] === undefined ? {} : {newerThan: this.flags['newer-than']})})
-    if (!this.jsonEnabled()) this.log(mail.code)
+    if (!this.jsonEnabled()) this.logValue(mail.code)
     return {code: mail.code, id: mail.id, to: mail.to, subject: mail.subject, receivedAt: mail.receivedAt}
   }
 }

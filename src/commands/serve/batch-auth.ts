@@ -12,14 +12,14 @@ none is, 400/413/415 for bad input and 502/503/504 when Keto fails (never 200). 
 /health/ready (Keto reachable) and /metrics (Prometheus). Logs are JSON lines on stderr. SIGTERM/SIGINT drain
 in-flight checks, then exit.
 
-Precedence: flags, then environment variables, then iam.yaml (--config), then built-in defaults.
+Precedence: flags, then environment variables, then iam.yaml (-C), then built-in defaults.
 
 Decision cache (--cache-ttl, off by default): a permission revoked in Keto stays allowed for up to the TTL.`
 
   static override examples = [
     '<%= config.bin %> serve batch-auth',
     '<%= config.bin %> serve batch-auth --port 4470 --keto-read-url http://127.0.0.1:4466 --timeout 2s',
-    '<%= config.bin %> serve batch-auth --config . --max-tuples 50 --cache-ttl 5s',
+    '<%= config.bin %> serve batch-auth -C . --max-tuples 50 --cache-ttl 5s',
   ]
 
   static override flags = {
@@ -36,8 +36,8 @@ Decision cache (--cache-ttl, off by default): a permission revoked in Keto stays
 
   async run(): Promise<void> {
     const f = this.flags
-    // iam.yaml is loaded only with --config: the config module (YAML, schema checks) is not needed to serve.
-    const fromConfig = f.config === undefined ? {} : batchAuthSettingsFrom((await (await import('../../config/load.js')).loadConfigAt(f.config)).config)
+    // iam.yaml is loaded only with -C: the config module (YAML, schema checks) is not needed to serve.
+    const fromConfig = f.dir === undefined ? {} : batchAuthSettingsFrom((await (await import('../../config/load.js')).loadConfigAt(f.dir)).config)
     const logger = this.createLogger('batch-auth', f['log-level'])
     const options = resolveBatchAuthOptions(
       {

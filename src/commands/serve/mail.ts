@@ -23,8 +23,8 @@ The native runtime starts it when kratos.smtpUrl points at ports.mailSmtp on thi
 
   async run(): Promise<void> {
     const f = this.flags
-    // iam.yaml is loaded only with --config: the config module (YAML, schema checks) is not needed to serve.
-    const fromConfig = f.config === undefined ? {} : mailCatcherSettingsFrom((await (await import('../../config/load.js')).loadConfigAt(f.config)).config)
+    // iam.yaml is loaded only with -C: the config module (YAML, schema checks) is not needed to serve.
+    const fromConfig = f.dir === undefined ? {} : mailCatcherSettingsFrom((await (await import('../../config/load.js')).loadConfigAt(f.dir)).config)
     const logger = this.createLogger('mail', f['log-level'])
     const options = resolveMailCatcherOptions({host: f.host, smtpPort: f['smtp-port'], httpPort: f.port, maxMessages: f['max-messages'], maxSize: f['max-size']}, fromConfig, logger)
     // SMTP and MIME parsing are loaded only to serve, not for --help.

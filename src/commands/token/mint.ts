@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {projectFlags} from '../../cli/flags.js'
+import {durationFlag, projectFlags} from '../../cli/flags.js'
 import {mintProjectToken, type MintReport} from '../../token/project.js'
 
 export default class TokenMint extends BaseCommand<typeof TokenMint> {
@@ -19,7 +19,7 @@ export default class TokenMint extends BaseCommand<typeof TokenMint> {
     aud: Flags.string({description: 'Audience (repeatable): the route audience the service expects.', required: true, multiple: true}),
     role: Flags.string({description: 'A role for the `roles` claim (repeatable; the claim is present when roles are enabled in iam.yaml).', multiple: true}),
     claims: Flags.string({description: 'Extra claims as a JSON object; they win over --role.'}),
-    ttl: Flags.string({description: 'Lifetime, e.g. 60s or 5m. Default: tokens.ttl from iam.yaml.'}),
+    ttl: durationFlag({description: 'Lifetime, e.g. 60s or 5m. Default: tokens.ttl from iam.yaml.'}),
     iss: Flags.string({description: 'Issuer. Default: tokens.issuer from iam.yaml.'}),
   }
 
@@ -31,10 +31,10 @@ export default class TokenMint extends BaseCommand<typeof TokenMint> {
       audience: this.flags.aud,
       claimsJson: this.flags.claims,
       roles: this.flags.role,
-      ttl: this.flags.ttl,
+      ttlMs: this.flags.ttl,
       issuer: this.flags.iss,
     })
-    if (!this.jsonEnabled()) this.log(report.token)
+    if (!this.jsonEnabled()) this.logValue(report.token)
     return report
   }
 }

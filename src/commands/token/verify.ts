@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {projectFlags} from '../../cli/flags.js'
+import {durationFlag, projectFlags} from '../../cli/flags.js'
 import {verifyProjectToken, type VerifyReport} from '../../token/project.js'
 
 export default class TokenVerify extends BaseCommand<typeof TokenVerify> {
@@ -21,7 +21,7 @@ invalid_signature, unknown_kid, expired, not_yet_valid, audience_mismatch, issue
     jwks: Flags.string({description: 'JWKS URL (e.g. Oathkeeper /.well-known/jwks.json) or file. Default: the project key file.'}),
     aud: Flags.string({description: 'Required audience (repeatable: any of).', multiple: true}),
     iss: Flags.string({description: 'Required issuer (default: tokens.issuer of the project\'s iam.yaml; unchecked outside a project).'}),
-    skew: Flags.string({description: 'Tolerated clock skew, e.g. 5s. Default: tokens.clockSkew from iam.yaml.'}),
+    skew: durationFlag({description: 'Tolerated clock skew, e.g. 5s (0s: none). Default: tokens.clockSkew from iam.yaml.', min: 0}),
   }
 
   async run(): Promise<VerifyReport> {
@@ -33,7 +33,7 @@ invalid_signature, unknown_kid, expired, not_yet_valid, audience_mismatch, issue
       jwks: this.flags.jwks,
       audience: this.flags.aud,
       issuer: this.flags.iss,
-      skew: this.flags.skew,
+      skewMs: this.flags.skew,
     })
     if (!this.jsonEnabled()) {
       this.log(JSON.stringify(report.claims, null, 2))

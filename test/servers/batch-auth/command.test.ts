@@ -19,12 +19,12 @@ beforeAll(async () => {
 const ready = (url: string) => waitFor(`${url} ready`, async () => (await fetch(`${url}/health/ready`)).status === 200)
 
 describe('iam serve batch-auth', () => {
-  it('takes its port, Keto URL and batch size from iam.yaml with --config', async () => {
+  it('takes its port, Keto URL and batch size from iam.yaml with -C', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'iam-batch-auth-'))
     const port = await getFreePort()
     const ketoPort = new URL(keto.urls.read).port
     await writeFile(join(dir, 'iam.yaml'), `version: 1\nproject: demo\nports:\n  batchAuth: ${port}\n  ketoRead: ${ketoPort}\nketo:\n  maxBatchCheckSize: 3\n`)
-    const proc = spawnBatchAuthCli(['--config', dir])
+    const proc = spawnBatchAuthCli(['-C', dir])
     try {
       const url = `http://127.0.0.1:${port}`
       await ready(url)
@@ -102,7 +102,7 @@ describe('iam serve batch-auth --help', () => {
   it('documents every flag with its environment variable, and has examples', async () => {
     const r = await runIam(['serve', 'batch-auth', '--help'])
     expect(r.exitCode).toBe(0)
-    for (const flag of ['--port', '--host', '--keto-read-url', '--timeout', '--max-body', '--max-tuples', '--max-batch', '--cache-ttl', '--cache-size', '--config']) {
+    for (const flag of ['--port', '--host', '--keto-read-url', '--timeout', '--max-body', '--max-tuples', '--max-batch', '--cache-ttl', '--cache-size', '--dir']) {
       expect(r.stdout).toContain(flag)
     }
     expect(r.stdout).toContain('IAM_BATCH_AUTH_PORT')

@@ -12,11 +12,11 @@ import {IAM_BIN, runIam} from '../../helpers/cli.js'
 import {waitFor} from '../batch-auth/helpers.js'
 
 describe('iam serve mail', () => {
-  it('takes both ports from iam.yaml with --config, stores a mail, and exits 0 on SIGTERM', async () => {
+  it('takes both ports from iam.yaml with -C, stores a mail, and exits 0 on SIGTERM', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'iam-mail-'))
     const [smtpPort, httpPort] = [await getFreePort(), await getFreePort()]
     await writeFile(join(dir, 'iam.yaml'), `version: 1\nproject: demo\nports:\n  mailSmtp: ${smtpPort}\n  mailUi: ${httpPort}\n`)
-    const proc = execa('node', [IAM_BIN, 'serve', 'mail', '--config', dir], {reject: false})
+    const proc = execa('node', [IAM_BIN, 'serve', 'mail', '-C', dir], {reject: false})
     try {
       const url = `http://127.0.0.1:${httpPort}`
       await waitFor(`${url} ready`, async () => (await fetch(`${url}/health/ready`)).status === 200)
