@@ -42,7 +42,7 @@ describe('iam doctor (real binaries)', () => {
     // makeProject moved every port in iam.yaml: until rendered, doctor says the rendered files are stale (a warning).
     const stale = await doctor(dir)
     expect(stale.check('project.render')).toMatchObject({status: 'warn', fix: expect.stringContaining('iam render')})
-    expect((await runIam(['render', '-d', dir])).exitCode).toBe(0)
+    expect((await runIam(['render', '-C', dir])).exitCode).toBe(0)
     const r = await doctor(dir)
     expect(r.exitCode, JSON.stringify(r.report.checks, null, 2)).toBe(0)
     expect(r.report.ok).toBe(true)
