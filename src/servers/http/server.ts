@@ -33,7 +33,21 @@ export interface HttpServerOptions {
   shutdownTimeoutMs?: number
   /** Idle keep-alive timeout for client connections (default 65 s, above Go's and undici's client idle timeouts). */
   keepAliveTimeoutMs?: number
+  /** A client must send its request headers within this (default 10 s): slow-header clients are cut (408). */
+  headersTimeoutMs?: number
+  /** A client must send its whole request within this (default 30 s). */
+  requestTimeoutMs?: number
+  /**
+   * Host names (from the Host header, without port) this server answers; others get 421. For servers a browser on
+   * this machine can reach: a page on another origin resolving its name to 127.0.0.1 (DNS rebinding) is refused.
+   */
+  allowedHosts?: readonly string[]
+  /** Refuse state changes (any method but GET/HEAD) from a browser page on another origin (Origin, Sec-Fetch-Site). */
+  sameOriginWrites?: boolean
 }
+
+/** Request headers larger than this are refused with 431 (Node's default maximum). */
+export const MAX_HEADER_BYTES = 16 * 1024
 
 export interface RunningServer {
   readonly server: Server
@@ -46,6 +60,34 @@ export interface RunningServer {
 }
 
 const NOT_FOUND = new HttpError(404, 'NOT_FOUND', 'No such endpoint.')
+const WRONG_HOST = new HttpError(421, 'MISDIRECTED_REQUEST', 'This server does not answer for that Host name; use 127.0.0.1 or localhost.')
+const CROSS_SITE = new HttpError(403, 'CROSS_SITE_REQUEST', 'State changes are refused from pages of another origin.')
+
+/** The host name of a Host header (`[::1]:80` → `[::1]`, `Localhost:4436` → `localhost`). */
+function hostName(header: string | undefined): string {
+  const host = (header ?? '').trim().toLowerCase()
+  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1)
+  const colon = host.indexOf(':')
+  return colon === -1 ? host : host.slice(0, colon)
+}
+
+/** True when a browser says the request comes from a page of another origin than the request's own. */
+function isCrossSite(req: IncomingMessage): boolean {
+  const site = req.headers['sec-fetch-site']
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return true
+  const origin = req.headers.origin
+  if (origin === undefined) return false
+  try {
+    return new URL(origin).host !== (req.headers.host ?? '').toLowerCase()
+  } catch {
+    return true
+  }
+}
+
+const rawError = (status: string, code: string, message: string): string => {
+  const body = JSON.stringify({error: {code, message}})
+  return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+}
 
 /** Starts an HTTP server with the routes plus GET /health/alive, /health/ready and /metrics. */
 export async function startHttpServer(o: HttpServerOptions): Promise<RunningServer> {
@@ -81,9 +123,12 @@ export async function startHttpServer(o: HttpServerOptions): Promise<RunningServ
     sendError(res, error as HttpError)
   }
 
+  const allowedHosts = o.allowedHosts && new Set(o.allowedHosts.map((h) => h.toLowerCase()))
   const dispatch = (req: IncomingMessage, res: ServerResponse): void => {
     // While shutting down, finish this request but do not keep its connection.
     if (closing) res.shouldKeepAlive = false
+    if (allowedHosts && !allowedHosts.has(hostName(req.headers.host))) return fail(res, WRONG_HOST, req)
+    if (o.sameOriginWrites && req.method !== 'GET' && req.method !== 'HEAD' && isCrossSite(req)) return fail(res, CROSS_SITE, req)
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const entry = table.get(q === -1 ? url : url.slice(0, q))
@@ -98,13 +143,23 @@ export async function startHttpServer(o: HttpServerOptions): Promise<RunningServ
     }
   }
 
-  const server = createServer({keepAliveTimeout: o.keepAliveTimeoutMs ?? 65_000}, dispatch)
+  const server = createServer(
+    {
+      keepAliveTimeout: o.keepAliveTimeoutMs ?? 65_000,
+      headersTimeout: o.headersTimeoutMs ?? 10_000,
+      requestTimeout: o.requestTimeoutMs ?? 30_000,
+      maxHeaderSize: MAX_HEADER_BYTES,
+      // How often Node looks for connections past those timeouts (default 30 s would let a slow client stay that long).
+      connectionsCheckingInterval: 1000,
+    },
+    dispatch,
+  )
   server.on('clientError', (error: Error & {code?: string}, socket) => {
-    // Malformed HTTP: answer 400 if the socket still can, never crash.
-    if (socket.writable && error.code !== 'ECONNRESET') {
-      const body = '{"error":{"code":"BAD_HTTP","message":"Malformed HTTP request."}}'
-      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`)
-    } else socket.destroy()
+    // Malformed, oversized or too slow HTTP: answer if the socket still can, never crash.
+    if (!socket.writable || error.code === 'ECONNRESET') return void socket.destroy()
+    if (error.code === 'HPE_HEADER_OVERFLOW') socket.end(rawError('431 Request Header Fields Too Large', 'HEADERS_TOO_LARGE', `Request headers are limited to ${MAX_HEADER_BYTES} bytes.`))
+    else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') socket.end(rawError('408 Request Timeout', 'REQUEST_TIMEOUT', 'The request took too long to arrive.'))
+    else socket.end(rawError('400 Bad Request', 'BAD_HTTP', 'Malformed HTTP request.'))
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

@@ -8,6 +8,8 @@ import {badRequest, createLogger, HttpError, MetricsRegistry, sendJson, sendText
 import {renderInbox} from './page.js'
 import {findCode, MailStore, type CaughtMail} from './store.js'
 
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]']
+
 export interface MailCatcherOptions {
   host: string
   /** SMTP port Kratos' courier sends to (iam.yaml ports.mailSmtp). 0 picks a free one. */
@@ -158,6 +160,10 @@ export async function startMailCatcher(o: MailCatcherOptions): Promise<MailCatch
       logger,
       metrics,
       shutdownTimeoutMs: o.shutdownTimeoutMs,
+      // A browser on this machine can reach the inbox: only loopback names (no DNS rebinding) and no deletions from
+      // pages of other origins.
+      allowedHosts: [...LOOPBACK_NAMES, ...(o.host === '0.0.0.0' || o.host === '::' ? [] : [o.host.includes(':') ? `[${o.host}]` : o.host])],
+      sameOriginWrites: true,
       routes: {
         '/': {GET: (_req, res) => sendText(res, 200, renderInbox(store.list().map(view), {smtpPort}), 'text/html; charset=utf-8')},
         '/api/messages': {

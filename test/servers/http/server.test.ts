@@ -1,3 +1,4 @@
+import {connect} from 'node:net'
 import {Readable} from 'node:stream'
 import {request} from 'undici'
 import {afterEach, describe, expect, it} from 'vitest'
@@ -155,5 +156,49 @@ describe('startHttpServer', () => {
     await new Promise((r) => setTimeout(r, 50))
     await s.close()
     expect(await hanging).toBeInstanceOf(Error)
+  })
+
+  /** Sends raw bytes, returns what the server answered before closing (or '' if it just closed). */
+  async function raw(s: RunningServer, text: string): Promise<{answer: string}> {
+    const socket = connect(s.port, '127.0.0.1')
+    let answer = ''
+    socket.on('data', (d) => (answer += d.toString()))
+    socket.on('error', () => undefined)
+    socket.write(text)
+    await new Promise<void>((resolve) => socket.on('close', () => resolve()))
+    return {answer}
+  }
+
+  it('oversized request headers get 431 with a JSON body, not 400', async () => {
+    const s = await start()
+    const {answer} = await raw(s, `GET /health/alive HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)
+    expect(answer).toMatch(/^HTTP\/1\.1 431 /)
+    expect(answer).toContain('"code":"HEADERS_TOO_LARGE"')
+  })
+
+  it('a client that never finishes its headers is cut at the headers timeout (408), not kept open', async () => {
+    const s = await start({headersTimeoutMs: 1000, requestTimeoutMs: 1000})
+    // Without the timeout (Node's default is 60 s, checked every 30 s) this waits past the test's own timeout.
+    const {answer} = await raw(s, 'GET /health/alive HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ')
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /)
+  })
+
+  it('allowedHosts: another Host name (DNS rebinding) gets 421; loopback names with any port pass', async () => {
+    const s = await start({allowedHosts: ['127.0.0.1', 'localhost', '[::1]']})
+    expect((await call(s, 'GET', '/health/alive', undefined, {host: 'evil.example:80'})).status).toBe(421)
+    expect((await call(s, 'GET', '/health/alive', undefined, {host: `localhost:${s.port}`})).status).toBe(200)
+    expect((await call(s, 'GET', '/health/alive', undefined, {host: `LOCALHOST`})).status).toBe(200)
+    expect((await call(s, 'GET', '/health/alive')).status).toBe(200)
+  })
+
+  it('sameOriginWrites: a state change from another origin is 403; same origin, no Origin (curl) and reads pass', async () => {
+    const s = await start({sameOriginWrites: true})
+    const post = (headers: Record<string, string>) => call(s, 'POST', '/echo', '{}', {'content-type': 'application/json', ...headers})
+    expect((await post({origin: 'http://evil.example'})).status).toBe(403)
+    expect((await post({'sec-fetch-site': 'cross-site'})).status).toBe(403)
+    expect((await post({'sec-fetch-site': 'same-site'})).status).toBe(403)
+    expect((await post({origin: `http://127.0.0.1:${s.port}`, 'sec-fetch-site': 'same-origin'})).status).toBe(200)
+    expect((await post({})).status).toBe(200)
+    expect((await call(s, 'GET', '/health/alive', undefined, {origin: 'http://evil.example'})).status).toBe(200)
   })
 })

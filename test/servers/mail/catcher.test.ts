@@ -43,6 +43,21 @@ async function api<T>(c: MailCatcher, path: string, method = 'GET'): Promise<{st
 }
 
 describe('mail catcher', () => {
+  it('its API answers only loopback Host names (DNS rebinding) and refuses deletions from pages of another origin', async () => {
+    const c = await catcher()
+    await send(c, {to: 'ada@example.com', subject: 'Code', text: 'code 111222'})
+    const {request} = await import('undici')
+    const rebound = await request(`${c.url}/api/messages`, {headers: {host: 'attacker.example'}})
+    expect(rebound.statusCode).toBe(421)
+    await rebound.body.dump()
+    const crossSite = await request(`${c.url}/api/messages`, {method: 'DELETE', headers: {origin: 'http://attacker.example', 'sec-fetch-site': 'cross-site'}})
+    expect(crossSite.statusCode).toBe(403)
+    await crossSite.body.dump()
+    expect((await api<{total: number}>(c, '/api/messages')).body.total).toBe(1)
+    // The inbox page itself (same origin) and curl (no Origin) still delete.
+    expect(await api(c, '/api/messages', 'DELETE')).toEqual({status: 200, body: {deleted: 1}})
+  })
+
   it('stores what Kratos-like mail says and serves it newest first, with the code, by recipient', async () => {
     const c = await catcher()
     await send(c, {to: 'Ada@Example.com', subject: 'Login to your account', text: 'Please login to your account by entering the following code:\n\n123456\n'})
