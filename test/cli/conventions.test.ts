@@ -134,11 +134,13 @@ describe('one set of CLI conventions', {timeout: 240_000}, () => {
     [['seed'], 'timeout'],
     [['serve', 'batch-auth', '--port', '0'], 'timeout'],
     [['serve', 'batch-auth', '--port', '0'], 'cache-ttl'],
+    [['serve', 'role-webhook', '--port', '0'], 'timeout'],
   ]
 
   it('every duration flag refuses a bare number (exit 2, naming the fix) and text that is no duration', async () => {
     const cases = durationFlags.flatMap(([command, flag]) => ['30', 'abc'].map((value) => ({command, flag, value})))
-    const runs = await pool(cases, ({command, flag, value}) => runIam([...command, `--${flag}`, value], {cwd: empty}))
+    const env = {ROLE_WEBHOOK_SECRET: 'a-secret-that-is-long-enough-for-the-webhook-0123'}
+    const runs = await pool(cases, ({command, flag, value}) => runIam([...command, `--${flag}`, value], {cwd: empty, env}))
     for (const [i, r] of runs.entries()) {
       const {command, flag, value} = cases[i]!
       const what = `iam ${command.join(' ')} --${flag} ${value}`

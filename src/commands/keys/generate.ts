@@ -33,7 +33,8 @@ export default class KeysGenerate extends BaseCommand<typeof KeysGenerate> {
     if (!this.jsonEnabled()) {
       this.log(`generated ${alg} signing key ${kid}`)
       this.log(`  file: ${file} (mode 0600)`)
-      if (this.flags.reveal) this.log(serializeKeySet(set).trimEnd())
+      // Asked for by name: printed with -q too.
+      if (this.flags.reveal) this.logValue(serializeKeySet(set).trimEnd())
     }
     return result
   }
