@@ -5,12 +5,14 @@ import {loadConfig, type LoadedConfig} from '../config/load.js'
 import type {IamConfig} from '../config/model.js'
 import {ExitCode, IamError, isIamError} from '../errors.js'
 import {KETO_DEFAULT_READ_URL, KETO_DEFAULT_WRITE_URL, KetoClient} from '../ory/keto-client.js'
-import {KRATOS_DEFAULT_ADMIN_URL, KratosAdminClient} from '../ory/kratos-client.js'
+import {KRATOS_DEFAULT_ADMIN_URL, KRATOS_DEFAULT_PUBLIC_URL, KratosAdminClient, KratosPublicClient} from '../ory/kratos-client.js'
 import {DEFAULT_ROLE_SHAPE, type RoleTupleShape} from '../roles/sync.js'
 
 /** Where the Ory APIs are and how roles are stored, from flags, else iam.yaml, else Ory's defaults. */
 export interface OryContext {
   kratosAdminUrl: string
+  /** Kratos' public API (password logins of `identities create`). */
+  kratosPublicUrl: string
   ketoReadUrl: string
   ketoWriteUrl: string
   roles: RoleTupleShape
@@ -22,6 +24,7 @@ export interface OryContext {
 
 export interface EndpointFlags {
   'kratos-admin-url'?: string
+  'kratos-public-url'?: string
   'keto-read-url'?: string
   'keto-write-url'?: string
   /** `-C, --dir`: the project directory (or its iam.yaml). */
@@ -62,6 +65,7 @@ export async function resolveOryContext(flags: EndpointFlags, o: {cwd?: string; 
   return {
     ...base,
     kratosAdminUrl: flags['kratos-admin-url'] ?? base.kratosAdminUrl,
+    kratosPublicUrl: flags['kratos-public-url'] ?? base.kratosPublicUrl,
     ketoReadUrl: flags['keto-read-url'] ?? base.ketoReadUrl,
     ketoWriteUrl: flags['keto-write-url'] ?? base.ketoWriteUrl,
   }
@@ -69,7 +73,7 @@ export async function resolveOryContext(flags: EndpointFlags, o: {cwd?: string; 
 
 /** Ory's own defaults, used when there is no iam.yaml. */
 export function defaultContext(): OryContext {
-  return {kratosAdminUrl: KRATOS_DEFAULT_ADMIN_URL, ketoReadUrl: KETO_DEFAULT_READ_URL, ketoWriteUrl: KETO_DEFAULT_WRITE_URL, roles: DEFAULT_ROLE_SHAPE, schemaId: 'default'}
+  return {kratosAdminUrl: KRATOS_DEFAULT_ADMIN_URL, kratosPublicUrl: KRATOS_DEFAULT_PUBLIC_URL, ketoReadUrl: KETO_DEFAULT_READ_URL, ketoWriteUrl: KETO_DEFAULT_WRITE_URL, roles: DEFAULT_ROLE_SHAPE, schemaId: 'default'}
 }
 
 /** The loopback URLs of a project's Ory APIs (from iam.yaml ports) and its roles namespace. */
@@ -77,6 +81,7 @@ export function contextFromConfig(config: IamConfig, configPath?: string): OryCo
   const local = (port: number): string => `http://127.0.0.1:${port}`
   return {
     kratosAdminUrl: local(config.ports.kratosAdmin),
+    kratosPublicUrl: local(config.ports.kratosPublic),
     ketoReadUrl: local(config.ports.ketoRead),
     ketoWriteUrl: local(config.ports.ketoWrite),
     roles: {namespace: config.roles.namespace, relation: config.roles.relation},
@@ -89,17 +94,20 @@ export function contextFromConfig(config: IamConfig, configPath?: string): OryCo
 export interface OryClients {
   keto: KetoClient
   kratos: KratosAdminClient
+  kratosPublic: KratosPublicClient
   close(): Promise<void>
 }
 
 export function createClients(ctx: OryContext, o: {timeoutMs?: number} = {}): OryClients {
   const keto = new KetoClient({readUrl: ctx.ketoReadUrl, writeUrl: ctx.ketoWriteUrl, timeoutMs: o.timeoutMs})
   const kratos = new KratosAdminClient({adminUrl: ctx.kratosAdminUrl, timeoutMs: o.timeoutMs})
+  const kratosPublic = new KratosPublicClient({publicUrl: ctx.kratosPublicUrl, timeoutMs: o.timeoutMs})
   return {
     keto,
     kratos,
+    kratosPublic,
     async close() {
-      await Promise.all([keto.close(), kratos.close()])
+      await Promise.all([keto.close(), kratos.close(), kratosPublic.close()])
     },
   }
 }

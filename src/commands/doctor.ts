@@ -20,7 +20,8 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
   project.ports         the stack is not running and every port it needs is free
   project.stack         (instead of ports) the stack runs and every service is ready
 
-Writes nothing and never prints a secret. Exit code 0 when no check failed (warnings allowed), 1 otherwise.`
+Writes nothing and never prints a secret. Exit code 0 when no check failed (warnings allowed), 1 otherwise, 2 when
+the directory holds no iam.yaml (CONFIG_NOT_FOUND, as \`iam up\`: run \`iam init\` or pass -C <dir>).`
 
   static override examples = [
     {description: 'Check the project in the current directory', command: '<%= config.bin %> doctor'},

@@ -109,6 +109,7 @@ strict: when Keto cannot be read, false lets the login through with the roles th
   identities:
     - {email: admin@example.com, password: "\${ADMIN_PASSWORD}", name: Admin, roles: [admin]}
   tuples:
+    - Tenant:acme#member@email:admin@example.com   # a seeded identity by email: resolved to its id when seeding
     - Tenant:acme#member@<identity id>`,
 }
 

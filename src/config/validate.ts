@@ -6,7 +6,7 @@ import {MatchSyntaxError, overlapWitness, parseRouteMatch, uncleanPathProblem, t
 import type {IamConfig, NamespaceConfig} from './model.js'
 import type {RawConfig} from './raw.js'
 import {ORY_VERSION} from '../ory/servers.js'
-import {parseTuple, TupleSyntaxError} from '../ory/tuple-text.js'
+import {parseSeedTuple, TupleSyntaxError} from '../ory/tuple-text.js'
 import {FETCH_BLOCKED_PORTS} from '../util/ports.js'
 
 /**
@@ -375,8 +375,12 @@ function seedIssues(config: IamConfig, index: NamespaceIndex, issues: RawIssue[]
   config.seed.tuples.forEach((text, i) => {
     const path: ConfigPath = ['seed', 'tuples', i]
     try {
-      const tuple = parseTuple(text)
+      const tuple = parseSeedTuple(text)
       requireRelation(index, tuple.namespace, tuple.relation, path, path, issues)
+      // `…@email:<address>` is resolved to a seeded identity's id at seed time: it must name one of seed.identities.
+      if ('subjectEmail' in tuple && !emails.has(tuple.subjectEmail.toLowerCase())) {
+        issues.push({path, message: `subject email:${tuple.subjectEmail} names no identity in seed.identities`, allowed: config.seed.identities.map((x) => `email:${x.email}`)})
+      }
       if (tuple.subjectSet) {
         const set = tuple.subjectSet
         if (set.relation === '') {
@@ -385,7 +389,7 @@ function seedIssues(config: IamConfig, index: NamespaceIndex, issues: RawIssue[]
       }
     } catch (error) {
       if (!(error instanceof TupleSyntaxError)) throw error
-      issues.push({path, message: error.message, allowed: ['Namespace:object#relation@subject_id', 'Namespace:object#relation@Namespace:object#relation']})
+      issues.push({path, message: error.message, allowed: ['Namespace:object#relation@subject_id', 'Namespace:object#relation@Namespace:object#relation', 'Namespace:object#relation@email:<a seeded email>']})
     }
   })
 }

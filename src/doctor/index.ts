@@ -9,7 +9,7 @@ import {join, resolve} from 'node:path'
 import {missingGitignoreLines} from '../project/init.js'
 import {loadConfig} from '../config/load.js'
 import type {IamConfig} from '../config/model.js'
-import {isIamError} from '../errors.js'
+import {isIamError, usageError} from '../errors.js'
 import {findGoToolchain} from '../install/go-build.js'
 import {signingKey} from '../keys/jwks.js'
 import {readKeySet} from '../keys/store.js'
@@ -40,8 +40,8 @@ export interface DoctorCheck {
 }
 
 export interface DoctorReport {
-  /** Project directory checked, when it holds an iam.yaml. */
-  projectDir?: string
+  /** Project directory checked (it holds an iam.yaml: without one runDoctor throws CONFIG_NOT_FOUND). */
+  projectDir: string
   runtime?: RuntimeSelection['kind']
   checks: DoctorCheck[]
   /** No check failed (warnings allowed). Exit code 1 otherwise. */
@@ -62,17 +62,19 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
   const projectDir = resolve(o.projectDir)
   const checks: DoctorCheck[] = [checkNode(process.versions.node)]
 
-  const hasProject = (await readTextIfExists(join(projectDir, LAYOUT.config))) !== undefined
+  // Outside a project `iam up` cannot work: refused as `iam up` refuses it (CONFIG_NOT_FOUND, exit 2), not "ready".
+  if ((await readTextIfExists(join(projectDir, LAYOUT.config))) === undefined) {
+    throw usageError('CONFIG_NOT_FOUND', `No ${LAYOUT.config} in ${projectDir}: iam doctor checks a project, and \`iam up\` needs one.`, {
+      suggestion: 'Run `iam init` there to create a project, or pass -C <dir> naming the directory that holds iam.yaml.',
+      details: {file: join(projectDir, LAYOUT.config), line: 0, column: 0},
+    })
+  }
   let config: IamConfig | undefined
-  if (hasProject) {
-    try {
-      config = (await loadConfig(projectDir, {env})).config
-      checks.push({id: 'project.config', status: 'ok', message: `${LAYOUT.config} is valid (project ${config.project})`})
-    } catch (error) {
-      checks.push(failure('project.config', error, `Fix ${LAYOUT.config} as the message says.`))
-    }
-  } else {
-    checks.push({id: 'project.config', status: 'warn', message: `no ${LAYOUT.config} in ${projectDir}`, fix: 'Run `iam init` here, or pass --dir <project>.'})
+  try {
+    config = (await loadConfig(projectDir, {env})).config
+    checks.push({id: 'project.config', status: 'ok', message: `${LAYOUT.config} is valid (project ${config.project})`})
+  } catch (error) {
+    checks.push(failure('project.config', error, `Fix ${LAYOUT.config} as the message says.`))
   }
 
   let selection: RuntimeSelection | undefined
@@ -91,7 +93,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
   }
 
   if (config) checks.push(...(await checkProject(projectDir, config, env)))
-  return {...(hasProject ? {projectDir} : {}), ...(selection ? {runtime: selection.kind} : {}), checks, ok: checks.every((c) => c.status !== 'fail')}
+  return {projectDir, ...(selection ? {runtime: selection.kind} : {}), checks, ok: checks.every((c) => c.status !== 'fail')}
 }
 
 export function checkNode(version: string): DoctorCheck {

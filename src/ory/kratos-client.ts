@@ -122,6 +122,34 @@ export class KratosAdminClient {
     return normalize(res.body)
   }
 
+  /**
+   * Sets an identity's password (PUT: the full identity, its current traits, state and both metadata fields, plus the
+   * password credential, which Kratos hashes and puts in place of the old one).
+   */
+  async setPassword(id: string, password: string): Promise<void> {
+    const current = await this.getIdentity(id)
+    if (!current) throw new IamError('IDENTITY_NOT_FOUND', `Kratos has no identity ${id}.`, {exitCode: ExitCode.Failure, details: {id}})
+    const res = await this.http.call('PUT', `/admin/identities/${encodeURIComponent(id)}`, {
+      json: {
+        schema_id: current.schema_id,
+        traits: current.traits,
+        ...(current.state ? {state: current.state} : {}),
+        metadata_public: current.metadata_public,
+        metadata_admin: current.metadata_admin ?? null,
+        credentials: {password: {config: {password}}},
+      },
+    })
+    if (res.status !== 200) throw this.http.httpError(res, `setting the password of identity ${id}`)
+  }
+
+  /** Revokes one session (e.g. the one a password comparison created); false when Kratos does not know it. */
+  async revokeSession(id: string): Promise<boolean> {
+    const res = await this.http.call('DELETE', `/admin/sessions/${encodeURIComponent(id)}`)
+    if (res.status === 404) return false
+    if (res.status !== 204 && res.status !== 200) throw this.http.httpError(res, `revoking session ${id}`)
+    return true
+  }
+
   async deleteIdentity(id: string): Promise<boolean> {
     const res = await this.http.call('DELETE', `/admin/identities/${encodeURIComponent(id)}`)
     if (res.status === 404) return false
@@ -137,6 +165,51 @@ export class KratosAdminClient {
   async close(): Promise<void> {
     await this.http.close()
   }
+}
+
+export const KRATOS_DEFAULT_PUBLIC_URL = 'http://127.0.0.1:4433'
+
+/** Kratos' answer to a password login: `invalid-credentials` is its "the provided credentials are invalid" (4000006). */
+type PasswordLogin = {result: 'ok'; sessionId?: string} | {result: 'invalid-credentials'} | {result: 'refused'; reason: string}
+
+/** The part of Kratos' public API iam uses outside smoke: a password login through the API flow. */
+export class KratosPublicClient {
+  private readonly http: OryHttp
+
+  constructor(options: {publicUrl?: string; timeoutMs?: number}) {
+    this.http = new OryHttp({api: 'kratos-public', baseUrl: options.publicUrl ?? KRATOS_DEFAULT_PUBLIC_URL, timeoutMs: options.timeoutMs})
+  }
+
+  /** Logs in with identifier and password (`GET /self-service/login/api`, then `POST /self-service/login?flow=`). */
+  async passwordLogin(identifier: string, password: string): Promise<PasswordLogin> {
+    const flow = await this.http.call('GET', '/self-service/login/api')
+    const flowId = (flow.body as {id?: unknown} | undefined)?.id
+    if (flow.status !== 200 || typeof flowId !== 'string') return {result: 'refused', reason: `status ${flow.status} to starting a login flow${describe(flow.body)}`}
+    const res = await this.http.call('POST', '/self-service/login', {query: {flow: flowId}, json: {method: 'password', identifier, password}})
+    if (res.status === 200) {
+      const sessionId = (res.body as {session?: {id?: unknown}} | undefined)?.session?.id
+      return {result: 'ok', ...(typeof sessionId === 'string' ? {sessionId} : {})}
+    }
+    if (res.status === 400 && messageIds(res.body).includes(4000006)) return {result: 'invalid-credentials'}
+    return {result: 'refused', reason: `status ${res.status}${describe(res.body)}`}
+  }
+
+  async close(): Promise<void> {
+    await this.http.close()
+  }
+}
+
+/** The ids of a flow's UI messages (the flow's own and each node's). */
+function messageIds(body: unknown): number[] {
+  const ui = (body as {ui?: {messages?: {id?: unknown}[]; nodes?: {messages?: {id?: unknown}[]}[]}} | undefined)?.ui
+  const all = [...(ui?.messages ?? []), ...(ui?.nodes ?? []).flatMap((n) => n.messages ?? [])]
+  return all.map((m) => m.id).filter((id): id is number => typeof id === 'number')
+}
+
+function describe(body: unknown): string {
+  const ui = (body as {ui?: {messages?: {text?: unknown}[]}} | undefined)?.ui
+  const text = ui?.messages?.map((m) => m.text).find((t): t is string => typeof t === 'string') ?? errorReason(body)
+  return text ? `: ${text}` : ''
 }
 
 function normalize(value: unknown): Identity {

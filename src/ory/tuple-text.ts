@@ -80,6 +80,46 @@ export function formatTuple(t: RelationTuple): string {
 
 /** Parses one tuple in text form; throws TupleSyntaxError naming what is wrong. */
 export function parseTuple(input: string): RelationTuple {
+  const {namespace, object, relation, subject} = splitTuple(input)
+  return {namespace, object, relation, ...parseSubject(subject)}
+}
+
+/**
+ * A seed tuple whose subject names an identity by email (`Tenant:acme#member@email:ada@example.com`): seeding
+ * resolves it to that identity's id. Keto never sees this form.
+ */
+export interface EmailSubjectTuple {
+  namespace: string
+  object: string
+  relation: string
+  subjectEmail: string
+  subjectId?: undefined
+  subjectSet?: undefined
+}
+
+/** The subject prefix of the email form; only seed inputs (iam.yaml `seed.tuples`, `iam tuples seed` files) accept it. */
+const EMAIL_SUBJECT_PREFIX = 'email:'
+
+/** parseTuple, plus the email subject form of seed inputs (`…@email:ada@example.com`). */
+export function parseSeedTuple(input: string): RelationTuple | EmailSubjectTuple {
+  const {namespace, object, relation, subject} = splitTuple(input)
+  if (!subject.startsWith(EMAIL_SUBJECT_PREFIX)) return {namespace, object, relation, ...parseSubject(subject)}
+  const email = unescapePart(subject.slice(EMAIL_SUBJECT_PREFIX.length), 'subject email')
+  if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new TupleSyntaxError(`subject "${subject}" is not ${EMAIL_SUBJECT_PREFIX}<an email address>`)
+  return {namespace, object, relation, subjectEmail: email}
+}
+
+export function isEmailSubjectTuple(t: RelationTuple | EmailSubjectTuple): t is EmailSubjectTuple {
+  return 'subjectEmail' in t && typeof t.subjectEmail === 'string'
+}
+
+/** Text form of either kind (the email form shown as written, for messages). */
+export function formatSeedTuple(t: RelationTuple | EmailSubjectTuple): string {
+  if (!isEmailSubjectTuple(t)) return formatTuple(t)
+  return `${escapeTuplePart(t.namespace)}:${escapeTuplePart(t.object)}#${escapeTuplePart(t.relation)}@${EMAIL_SUBJECT_PREFIX}${t.subjectEmail}`
+}
+
+function splitTuple(input: string): {namespace: string; object: string; relation: string; subject: string} {
   const s = input.trim()
   const colon = s.indexOf(':')
   if (colon < 0) throw new TupleSyntaxError(`expected "Namespace:object#relation@subject", found no ':' in "${s}"`)
@@ -92,7 +132,7 @@ export function parseTuple(input: string): RelationTuple {
   const relation = unescapePart(required(s.slice(hash + 1, at), 'relation'), 'relation')
   const subject = s.slice(at + 1)
   if (/\s/.test(s.slice(0, at))) throw new TupleSyntaxError(`unexpected whitespace in "${s}" (write %20 inside a value)`)
-  return {namespace, object, relation, ...parseSubject(subject)}
+  return {namespace, object, relation, subject}
 }
 
 /** Parses a subject: an id, or a subject set `Namespace:object[#relation]` (optionally in parentheses). */

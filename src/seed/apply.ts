@@ -5,7 +5,7 @@ import type {KetoClient} from '../ory/keto-client.js'
 import type {KratosAdminClient} from '../ory/kratos-client.js'
 import {isUnreachable} from '../ory/request.js'
 import {contextFromConfig, createClients} from '../admin/context.js'
-import {importIdentities, type ImportEntry, type ImportReport, validateIdentitySpec} from '../admin/identities.js'
+import {identityIdByEmail, importIdentities, type ImportEntry, type ImportReport, validateIdentitySpec} from '../admin/identities.js'
 import type {RoleTupleShape} from '../roles/sync.js'
 import {applyTuples, parseTupleText, type TupleReport} from '../admin/tuples.js'
 
@@ -17,7 +17,8 @@ export interface SeedReport {
 }
 
 /**
- * Applies iam.yaml's `seed:` section: identities (with their roles) first, then tuples. Idempotent: a second run
+ * Applies iam.yaml's `seed:` section: identities (with their roles) first, then tuples (a subject written
+ * `email:<address>` becomes the id of the identity with that email; one naming no identity fails with its tuple). Idempotent: a second run
  * reports everything as existing and writes nothing. `${VAR}` in passwords are resolved here, at the point of use.
  */
 export async function applySeed(
@@ -44,7 +45,9 @@ export async function applySeed(
   const identities = await importIdentities(deps, entries)
   // Seed tuples are single lines; number them by their position in `seed.tuples` (1-based).
   const tupleEntries = seed.tuples.flatMap((text, i) => parseTupleText(text).map((e) => ({...e, line: i + 1})))
-  const tuples = await applyTuples(deps.keto, tupleEntries)
+  // `…@email:ada@example.com` names an identity by email: the ids just seeded first, else Kratos is asked.
+  const seeded = new Map(identities.identities.filter((i) => i.id !== undefined).map((i) => [i.email.toLowerCase(), i.id!] as const))
+  const tuples = await applyTuples(deps.keto, tupleEntries, {resolveEmail: identityIdByEmail(deps.kratos, seeded)})
   return {identities, tuples, failed: identities.failed > 0 || tuples.failed > 0}
 }
 

@@ -7,7 +7,11 @@ import {ExitCode, IamError, type ErrorCode} from '../errors.js'
 export interface ListItem {
   index: number
   line: number
+  /** 1-based column the item starts at. */
+  column: number
   value: unknown
+  /** For an item that is a map: where each of its keys is written (1-based), so a problem can name its key. */
+  keys: Record<string, {line: number; column: number}>
 }
 
 /**
@@ -33,7 +37,16 @@ export function parseYamlList(text: string, o: {source: string; key: string; cod
   if (!isSeq(list)) throw invalid(shape)
   return list.items.map((item, index) => {
     const node = item as Node
-    return {index, line: node.range ? counter.linePos(node.range[0]).line : 0, value: isScalar(node) ? node.value : node.toJSON()}
+    const pos = node.range ? counter.linePos(node.range[0]) : {line: 0, col: 0}
+    const keys: ListItem['keys'] = {}
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        const key = pair.key as Node | null
+        const at = key?.range ? counter.linePos(key.range[0]) : pos
+        keys[String(isScalar(key) ? key.value : key)] = {line: at.line, column: at.col}
+      }
+    }
+    return {index, line: pos.line, column: pos.col, value: isScalar(node) ? node.value : node.toJSON(), keys}
   })
 }
 

@@ -137,6 +137,25 @@ describe('iam doctor (real binaries)', () => {
   })
 })
 
+describe('iam doctor outside a project', () => {
+  it('refuses as `iam up` does: CONFIG_NOT_FOUND naming the directory and the fix, exit 2 (not "ready")', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'iam-doctor-empty-'))
+    temps.push(empty)
+    const json = await runIam(['doctor', '--json', '-C', empty], {env: NATIVE})
+    expect(json.exitCode, json.output).toBe(2)
+    const error = (json.json as {error: {code: string; message: string; suggestion: string}}).error
+    expect(error.code).toBe('CONFIG_NOT_FOUND')
+    expect(error.message).toContain(`No iam.yaml in ${empty}`)
+    expect(error.suggestion).toMatch(/iam init.*-C <dir>/)
+    const up = await runIam(['up', '--json'], {cwd: empty, env: NATIVE})
+    expect([up.exitCode, (up.json as {error: {code: string}}).error.code]).toEqual([2, 'CONFIG_NOT_FOUND'])
+    const text = await runIam(['doctor'], {cwd: empty, env: NATIVE})
+    expect(text.exitCode).toBe(2)
+    expect(text.stderr).toContain('error [CONFIG_NOT_FOUND]')
+    expect(text.stdout).not.toContain('ready for `iam up`')
+  })
+})
+
 describe('checkNode', () => {
   it('accepts the engines range of package.json (>=20.18) and names the fix below it', async () => {
     const {checkNode} = await import('../../src/doctor/index.js')

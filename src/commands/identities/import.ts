@@ -6,11 +6,13 @@ import {withOry} from '../../admin/context.js'
 import {importIdentities, readIdentityFile, type ImportReport} from '../../admin/identities.js'
 
 export default class IdentitiesImport extends BaseCommand<typeof IdentitiesImport> {
-  static override description = `Import identities from a YAML or JSON file (idempotent; per-entry errors are reported, the rest imported).
+  static override description = `Import identities from a YAML or JSON file (idempotent).
 
 The file is a list — or {identities: [...]} — of {email, password?, name?, traits?, roles?, metadata_public?,
-metadata_admin?}. Identities whose email exists are kept as they are; their missing roles are granted.
-Exit code 1 when any entry failed.`
+metadata_admin?}. Every record is checked before anything is written: an unknown key (with a did-you-mean), a
+missing or bad email, … refuses the whole file (IDENTITY_FILE_INVALID, exit 2, each problem as file:line:col).
+Identities whose email exists are kept as they are; their missing roles are granted. A record Kratos refuses is
+reported and the rest imported: exit code 1 when any failed.`
 
   static override examples = [
     '<%= config.bin %> identities import users.yaml',
