@@ -37,7 +37,7 @@ describe('iam serve <server>: one way to serve', () => {
     const r = await runIam(['serve', name, '--help'])
     expect(r.exitCode, r.output).toBe(0)
     for (const flag of ['--host', '--port', '--dir', '--log-level']) expect(r.stdout, flag).toContain(flag)
-    for (const env of ['HOST', 'PORT', 'CONFIG', 'LOG_LEVEL']) expect(r.stdout, env).toContain(`${prefix}_${env}`)
+    for (const env of ['HOST', 'PORT', 'DIR', 'LOG_LEVEL']) expect(r.stdout, env).toContain(`${prefix}_${env}`)
     expect(r.stdout).not.toContain('--json')
   })
 

@@ -95,6 +95,6 @@ describe('iam mail', () => {
   it('a bad --wait is a usage error (exit 2)', async () => {
     const r = await runIam(['mail', 'code', '--to', 'a@example.com', '--wait', 'soon', '--url', catcher.url])
     expect(r.exitCode, r.output).toBe(2)
-    expect(r.stderr).toContain('--wait must be a duration')
+    expect(r.stderr).toContain('error [INVALID_DURATION]: --wait takes a duration like 500ms')
   })
 })
