@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
-import {escapeTuplePart, formatTuple, parseSubject, parseTuple, tupleFromObject, TupleSyntaxError, type RelationTuple} from '../../src/ory/tuple-text.js'
+import {escapeTuplePart, formatSeedTuple, formatTuple, parseSeedTuple, parseSubject, parseTuple, tupleFromObject, TupleSyntaxError, type RelationTuple} from '../../src/ory/tuple-text.js'
 
 describe('tuple text form', () => {
   it('parses subject ids and subject sets exactly as Keto splits them', () => {
@@ -85,5 +85,16 @@ describe('tuple text form', () => {
     expect(() => tupleFromObject({namespace: 'Role', object: 'admin', relation: 'member', subject_id: 'a', subject_set: {namespace: 'x', object: 'y'}})).toThrow(/exactly one/)
     expect(() => tupleFromObject({namespace: 1, object: 'admin', relation: 'member', subject_id: 'a'})).toThrow(/must be a string/)
     expect(() => tupleFromObject([1])).toThrow(TupleSyntaxError)
+  })
+
+  it('seed inputs may name the subject by email; everywhere else that form stays a syntax error', () => {
+    const t = parseSeedTuple('Tenant:acme#member@email:ada@example.com')
+    expect(t).toEqual({namespace: 'Tenant', object: 'acme', relation: 'member', subjectEmail: 'ada@example.com'})
+    expect(formatSeedTuple(t)).toBe('Tenant:acme#member@email:ada@example.com')
+    // Without the prefix a seed tuple is an ordinary tuple.
+    expect(parseSeedTuple('Document:d#viewer@Tenant:acme#member')).toEqual(parseTuple('Document:d#viewer@Tenant:acme#member'))
+    expect(() => parseSeedTuple('Tenant:acme#member@email:not-an-address')).toThrow(/email:<an email address>/)
+    expect(() => parseSeedTuple('Tenant:acme#member@email:')).toThrow(TupleSyntaxError)
+    expect(() => parseTuple('Tenant:acme#member@email:ada@example.com')).toThrow(/contains '@'/)
   })
 })
