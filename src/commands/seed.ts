@@ -10,8 +10,10 @@ import {formatSeedReport} from '../ui/seed-format.js'
 export default class Seed extends BaseCommand<typeof Seed> {
   static override description = `Apply the seed: section of iam.yaml: identities (with their roles), then tuples. Idempotent.
 
-Passwords may be \${ENV_VAR} references, resolved from the environment at this point. Exit code 1 when some entry
-failed (the rest is still applied), 3 when Kratos or Keto is unreachable.`
+Passwords may be \${ENV_VAR} references, resolved from the environment at this point. A tuple may name a seeded
+identity by email (Tenant:acme#member@email:ada@example.com): it is written with that identity's id. Exit code 1 when
+some entry failed (the rest is still applied), 2 when iam.yaml is invalid (e.g. a tuple naming an undeclared
+namespace or an email not in seed.identities, with its line), 3 when Kratos or Keto is unreachable.`
 
   static override examples = ['<%= config.bin %> seed', '<%= config.bin %> seed -C ./my-project --json']
 
