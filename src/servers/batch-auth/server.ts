@@ -112,7 +112,19 @@ export async function startBatchAuth(o: BatchAuthOptions): Promise<BatchAuthServ
   const timeoutError = new UpstreamError('timeout', `Keto did not answer within ${o.timeoutMs} ms`)
   const coalesce = o.coalesce ?? true
   const maxInFlight = o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT
-  const ketoCheck = ketoBatchCheck(pool, keto.basePath, (s) => ketoLatency.observe(s))
+  const askKeto = ketoBatchCheck(pool, keto.basePath, (s) => ketoLatency.observe(s))
+  // After a check timed out Keto is frozen or overloaded: for a short window, checks that need Keto fail at once
+  // (cached decisions still answer). Oathkeeper retries a 5xx four times, so without this a frozen Keto cost every
+  // gateway request five deadlines (10 s); now it costs one. Fail closed either way.
+  const failFastMs = Math.min(1000, o.timeoutMs)
+  let ketoTimedOutAt = -Infinity
+  const ketoCheck: BatchCheck = (tuples, signal) => {
+    const since = performance.now() - ketoTimedOutAt
+    if (since < failFastMs) {
+      return Promise.reject(new UpstreamError('timeout', `Keto did not answer within ${o.timeoutMs} ms ${Math.round(since)} ms ago; failing fast for ${failFastMs} ms after a timeout`))
+    }
+    return askKeto(tuples, signal)
+  }
   let batchCheck: BatchCheck = ketoCheck
   if (coalesce) {
     const batchTuples = metrics.histogram('batch_auth_keto_batch_tuples', 'Distinct tuples per Keto batch check request.', {buckets: SIZE_BUCKETS}).labels()
@@ -180,6 +192,7 @@ export async function startBatchAuth(o: BatchAuthOptions): Promise<BatchAuthServ
           ])
     } catch (error) {
       const u = classifyUpstreamError(error, 'Keto')
+      if (error === timeoutError) ketoTimedOutAt = performance.now()
       errorCount.inc()
       errorByKind[`keto_${u.kind}`]!.inc()
       logKetoError(u)

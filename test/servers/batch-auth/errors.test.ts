@@ -1,4 +1,5 @@
 import {createServer, type Server} from 'node:http'
+import {setTimeout as sleep} from 'node:timers/promises'
 import {request} from 'undici'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
@@ -76,9 +77,30 @@ describe('batch-auth error mapping', () => {
     expect(logs.some((l) => l.includes('database is locked') && l.includes('"level":"warn"'))).toBe(true)
   })
 
-  it('answers 403 again once Keto is healthy, on the same process', async () => {
+  it('answers 403 again once Keto is healthy, on the same process (after the fail-fast window of a timeout)', async () => {
     mode = 'ok'
+    await sleep(350)
     expect((await post(JSON.stringify({tuples: [tuple]}), undefined, '/check')).status).toBe(403)
+  })
+
+  it('after a Keto timeout, checks fail at once for a window (min(1 s, timeout)) instead of each waiting a deadline, then Keto is asked again', async () => {
+    const own = await startTestBatchAuth(fakeUrl, {timeoutMs: 1000, connections: 2})
+    try {
+      const ask = async () => {
+        const res = await request(own.url + '/check', {method: 'POST', body: JSON.stringify({tuples: [tuple]}), headers: {'content-type': 'application/json'}})
+        return {status: res.statusCode, json: (await res.body.json()) as {error?: {code: string; message: string}}}
+      }
+      mode = 'hang'
+      expect((await ask()).json.error?.message).toBe('Keto did not answer within 1000 ms')
+      mode = 'ok'
+      const fast = await ask()
+      expect(fast.status).toBe(504)
+      expect(fast.json.error?.message).toMatch(/^Keto did not answer within 1000 ms \d+ ms ago; failing fast for 1000 ms after a timeout$/)
+      await sleep(1050)
+      expect((await ask()).status).toBe(403)
+    } finally {
+      await own.close()
+    }
   })
 
   it('rejects bad HTTP usage with JSON errors: 405 + Allow, 415, 413, 400', async () => {
