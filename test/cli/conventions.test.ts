@@ -209,6 +209,25 @@ describe('one set of CLI conventions', {timeout: 240_000}, () => {
     expect(failed.stderr).toMatch(/^error \[KEYS_NOT_FOUND\]/)
   })
 
+  it('no password on a command line: not in the quick start, not in any --help example', async () => {
+    const onCommandLine = /(^|\s)(--password(?![-\w])|-p\s)/m
+    const readme = await readFile(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8')
+    const quickStart = /## Quick start[^\n]*\n+```sh\n([\s\S]*?)```/.exec(readme)?.[1]
+    expect(quickStart).toContain('iam identities create')
+    expect(quickStart).not.toMatch(onCommandLine)
+    const config = await Config.load(fileURLToPath(new URL('../..', import.meta.url)))
+    for (const c of config.commands.filter((c) => c.pluginName === 'iam-stack')) {
+      for (const example of c.examples ?? []) {
+        const text = typeof example === 'string' ? example : example.command
+        expect(text, c.id).not.toMatch(onCommandLine)
+      }
+    }
+    const help = await runIam(['identities', 'create', '--help'])
+    expect(help.exitCode, help.output).toBe(0)
+    expect(help.stdout).toContain('--password-env ALICE_PW')
+    expect(help.stdout).toContain('--password-stdin')
+  })
+
   it('shell completion: iam autocomplete prints the setup and builds a completion that knows every command and flag', async () => {
     const cache = join(dir, 'cache')
     const env = {XDG_CACHE_HOME: cache}
