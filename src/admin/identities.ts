@@ -59,14 +59,6 @@ const SPEC_KEYS = ['email', 'password', 'name', 'traits', 'roles', 'metadata_pub
 
 const EMAIL_RE = /^[^\s@]+@[^\s@]+$/
 
-/** A did-you-mean for a record key; swapped letters (`emial`) count as a typo too. */
-function keyDidYouMean(key: string): string {
-  const close = didYouMean(key, SPEC_KEYS)
-  if (close) return close
-  const letters = (s: string): string => [...s.toLowerCase()].sort().join('')
-  const anagram = SPEC_KEYS.find((k) => letters(k) === letters(key))
-  return anagram ? ` (did you mean "${anagram}"?)` : ''
-}
 
 /** Checks one identity record; throws IdentitySpecError naming the key at fault. Unknown keys are checked first. */
 export function validateIdentitySpec(value: unknown): IdentitySpec {
@@ -75,7 +67,7 @@ export function validateIdentitySpec(value: unknown): IdentitySpec {
   // A misspelt key first: `emial` is a typo of email, not a missing email.
   const unknown = Object.keys(v).filter((k) => !(SPEC_KEYS as readonly string[]).includes(k))
   if (unknown.length > 0) {
-    const what = unknown.map((k) => `"${k}"${keyDidYouMean(k)}`).join(', ')
+    const what = unknown.map((k) => `"${k}"${didYouMean(k, SPEC_KEYS)}`).join(', ')
     throw new IdentitySpecError(`unknown key${unknown.length > 1 ? 's' : ''} ${what}; known keys: ${SPEC_KEYS.join(', ')}`, unknown[0])
   }
   if (v.email === undefined) throw new IdentitySpecError('"email" is required')

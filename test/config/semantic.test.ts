@@ -227,3 +227,12 @@ describe('addresses follow ports', () => {
     expect(issue.allowed).toContain('a duration from 1s to 24h')
   })
 })
+
+describe('did you mean', () => {
+  it('counts swapped neighbouring letters as one typo', async () => {
+    const {didYouMean} = await import('../../src/config/issues.js')
+    expect(didYouMean('emial', ['email', 'password'])).toBe(' (did you mean "email"?)')
+    expect(didYouMean('Tennat', ['Tenant', 'Role'])).toBe(' (did you mean "Tenant"?)')
+    expect(didYouMean('zzzzz', ['email'])).toBe('')
+  })
+})
