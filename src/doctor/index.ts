@@ -3,8 +3,8 @@
  * Reads only: it never writes a file, starts a process other than `<binary> version` / `go version` / `<engine> info`,
  * or prints a secret.
  */
-import {stat} from 'node:fs/promises'
-import {join, resolve} from 'node:path'
+import {readdir, stat} from 'node:fs/promises'
+import {dirname, join, relative, resolve} from 'node:path'
 
 import {missingGitignoreLines} from '../project/init.js'
 import {loadConfig} from '../config/load.js'
@@ -164,6 +164,9 @@ async function checkProject(projectDir: string, config: IamConfig, env: NodeJS.P
     }
   }
 
+  checks.push(await checkStateModes(projectDir))
+  checks.push(await checkStaleTemps(projectDir))
+
   const gitignore = (await readTextIfExists(join(projectDir, '.gitignore'))) ?? ''
   const missing = missingGitignoreLines(gitignore)
   checks.push(
@@ -188,6 +191,51 @@ async function checkPrivateFile(id: string, path: string, label: string): Promis
     return {id, status: 'fail', message: `${label} is readable by others (mode ${mode.toString(8).padStart(4, '0')})`, fix: `chmod 600 ${label}`}
   }
   return {id, status: 'ok', message: `${label} exists, mode 0600`}
+}
+
+/**
+ * `.iam/` holds the databases (live sessions, identities), logs and pid files: every folder 0700, and every database
+ * and log file 0600, whoever created it (iam, or Kratos and Keto creating their SQLite files and journals). Pid files
+ * and the runtime marker hold no secret; the 0700 folder keeps them private too.
+ */
+async function checkStateModes(projectDir: string): Promise<DoctorCheck> {
+  const id = 'project.state'
+  const root = projectPath(projectDir, LAYOUT.stateDir)
+  const PRIVATE_STATE = [LAYOUT.dataDir, LAYOUT.logsDir].map((d) => `${projectPath(projectDir, d)}/`)
+  const open: string[] = []
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    if ((((await stat(dir)).mode & 0o077) !== 0)) open.push(`${relative(projectDir, dir)}/`)
+    for (const entry of await readdir(dir, {withFileTypes: true})) {
+      const path = join(dir, entry.name)
+      if (entry.isDirectory() && depth < 3) await walk(path, depth + 1)
+      else if (entry.isFile() && PRIVATE_STATE.some((d) => path.startsWith(d)) && ((await stat(path)).mode & 0o077) !== 0) open.push(relative(projectDir, path))
+    }
+  }
+  try {
+    await walk(root, 0)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {id, status: 'ok', message: `${LAYOUT.stateDir}/ does not exist yet (\`iam up\` creates it 0700)`}
+    throw error
+  }
+  if (open.length === 0) return {id, status: 'ok', message: `${LAYOUT.stateDir}/: folders 0700, databases and logs 0600`}
+  return {
+    id,
+    status: 'fail',
+    message: `readable by other users: ${open.slice(0, 5).join(', ')}${open.length > 5 ? ` and ${open.length - 5} more` : ''} (the databases hold live sessions)`,
+    fix: `chmod -R go-rwx ${LAYOUT.stateDir}`,
+  }
+}
+
+/** Temp files of interrupted writes (a private key, .env) that no later write of the same file has removed yet. */
+async function checkStaleTemps(projectDir: string): Promise<DoctorCheck> {
+  const id = 'project.tempfiles'
+  const found: string[] = []
+  for (const dir of ['.', LAYOUT.oryDir, dirname(LAYOUT.jwks), dirname(LAYOUT.kratosConfig), dirname(LAYOUT.ketoConfig)]) {
+    const entries = await readdir(projectPath(projectDir, dir)).catch(() => [] as string[])
+    for (const entry of entries) if (/^\..+\.tmp$/.test(entry)) found.push(join(dir, entry))
+  }
+  if (found.length === 0) return {id, status: 'ok', message: 'no temp files of interrupted writes'}
+  return {id, status: 'warn', message: `temp files of interrupted writes (they may hold keys or secrets): ${found.join(', ')}`, fix: `rm ${found.join(' ')} (the next write of the same file also removes them)`}
 }
 
 /** A running stack holds its own ports (and should be healthy); otherwise every planned port must be free for `iam up`. */

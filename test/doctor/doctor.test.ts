@@ -57,6 +57,8 @@ describe('iam doctor (real binaries)', () => {
       ['project.render', 'ok'],
       ['project.secrets', 'ok'],
       ['project.keys', 'ok'],
+      ['project.state', 'ok'],
+      ['project.tempfiles', 'ok'],
       ['project.gitignore', 'ok'],
       ['project.ports', 'ok'],
     ])
@@ -122,6 +124,18 @@ describe('iam doctor (real binaries)', () => {
       expect(healthy.exitCode, JSON.stringify(healthy.report.checks)).toBe(0)
       expect(healthy.check('project.stack')).toMatchObject({status: 'ok', message: expect.stringContaining('every service ready')})
       expect(healthy.check('project.ports')).toBeUndefined()
+      // Every file the stack wrote under .iam (Kratos' and Keto's SQLite files included) is the owner's alone.
+      expect(healthy.check('project.state')).toMatchObject({status: 'ok', message: expect.stringContaining('folders 0700, databases and logs 0600')})
+
+      // A database made readable by others, and a key write interrupted before its rename: named with the fix.
+      await chmod(join(dir, '.iam/data/kratos.db'), 0o644)
+      await writeFile(join(dir, 'ory/oathkeeper/.jwks.json.99999999-0123456789ab.tmp'), '{}', {mode: 0o600})
+      const exposed = await doctor(dir)
+      expect(exposed.exitCode).toBe(1)
+      expect(exposed.check('project.state')).toMatchObject({status: 'fail', message: expect.stringContaining('.iam/data/kratos.db'), fix: 'chmod -R go-rwx .iam'})
+      expect(exposed.check('project.tempfiles')).toMatchObject({status: 'warn', message: expect.stringContaining('ory/oathkeeper/.jwks.json.99999999-0123456789ab.tmp')})
+      await chmod(join(dir, '.iam/data/kratos.db'), 0o600)
+      await rm(join(dir, 'ory/oathkeeper/.jwks.json.99999999-0123456789ab.tmp'))
 
       const keto = (await readPidRecords(join(dir, '.iam', 'run'))).find((record) => record.service === 'keto')
       process.kill(keto!.pid, 'SIGKILL')
