@@ -1,7 +1,8 @@
 import {Flags, type Interfaces} from '@oclif/core'
 
 import {formatDuration, parseDuration} from '../config/duration.js'
-import {usageError, type IamError} from '../errors.js'
+import type {IamError} from '../errors.js'
+import {durationError} from '../util/values.js'
 
 /**
  * `-C, --dir`: the project directory, as `git -C`. The one spelling of "which project" for every command that reads
@@ -37,21 +38,11 @@ export function durationFlag(o: DurationFlagOptions): Interfaces.OptionFlag<numb
   })()
 }
 
-/** `--name <text>` → milliseconds, or an INVALID_DURATION usage error naming the fix. */
+/** `--name <text>` → milliseconds, or INVALID_DURATION naming the fix (the same refusal as the serve commands'). */
 function parseDurationFlag(name: string, input: string, min: number): number {
-  const text = input.trim()
-  const ms = parseDuration(text)
+  const ms = parseDuration(input.trim())
   if (ms !== undefined && ms >= min) return ms
-  const syntax = `--${name} takes a duration like 500ms, 5s, 10m or 1h (as in iam.yaml)`
-  if (ms !== undefined) {
-    return stickyMessage(usageError('INVALID_DURATION', `${syntax} of at least ${formatDuration(min)}; got "${input}".`, {suggestion: `Pass at least --${name} ${formatDuration(min)}.`}))
-  }
-  const bare = /^\d+$/.test(text) && Number(text) > 0
-  return stickyMessage(
-    usageError('INVALID_DURATION', `${syntax}; got "${input}"${bare ? ', a number without a unit' : ''}.`, {
-      suggestion: bare ? `Write the unit: --${name} ${text}s (seconds) or --${name} ${text}ms (milliseconds).` : `Pass a duration, e.g. --${name} 30s.`,
-    }),
-  )
+  return stickyMessage(durationError(name, input, min))
 }
 
 /**

@@ -3,8 +3,8 @@
  * usage error naming the setting as its flag (`--max-tuples must be a positive integer.`), since that is where users
  * set it. Shared by the commands and the servers' config modules.
  */
-import {parseDuration} from '../config/duration.js'
-import {usageError} from '../errors.js'
+import {formatDuration, parseDuration} from '../config/duration.js'
+import {usageError, type IamError} from '../errors.js'
 import {parseByteSize} from '../servers/http/body.js'
 
 /** A value that must be a positive integer (oclif's integer flags accept 0 and negatives). */
@@ -22,15 +22,26 @@ export function portValue(name: string, value: number): number {
 /** A duration in iam.yaml's syntax (`2s`, `500ms`), in milliseconds; at least `min` (default: more than 0). */
 export function durationValue(name: string, value: string | undefined, o: {allowZero?: boolean; min?: number} = {}): number | undefined {
   if (value === undefined) return undefined
-  const ms = parseDuration(value)
+  const ms = parseDuration(value.trim())
   const min = o.min ?? (o.allowZero ? 0 : 1)
-  if (ms === undefined || ms < min) {
-    const bare = /^\d+$/.test(value.trim())
-    throw usageError('INVALID_FLAG', `--${name} must be a duration${min > 1 ? ` of at least ${min}ms` : ''} like 2s or 500ms (as in iam.yaml), got "${value}".`, {
-      suggestion: bare ? `Write the unit: --${name} ${value.trim()}s (seconds) or --${name} ${value.trim()}ms (milliseconds).` : `Pass a duration, e.g. --${name} 2s.`,
-    })
-  }
+  if (ms === undefined || ms < min) throw durationError(name, value, min)
   return ms
+}
+
+/**
+ * The one refusal of a duration, whichever flag (or its environment variable) gave it: INVALID_DURATION (exit 2)
+ * naming the fix — a bare number gets its unit written out both ways (`--timeout 30s` or `--timeout 30ms`).
+ */
+export function durationError(name: string, value: string, min: number): IamError {
+  const text = value.trim()
+  const syntax = `--${name} takes a duration like 500ms, 5s, 10m or 1h (as in iam.yaml)`
+  if (parseDuration(text) !== undefined) {
+    return usageError('INVALID_DURATION', `${syntax} of at least ${formatDuration(min)}; got "${value}".`, {suggestion: `Pass at least --${name} ${formatDuration(min)}.`})
+  }
+  const bare = /^\d+$/.test(text)
+  return usageError('INVALID_DURATION', `${syntax}; got "${value}"${bare ? ', a number without a unit' : ''}.`, {
+    suggestion: bare ? `Write the unit: --${name} ${text}s (seconds) or --${name} ${text}ms (milliseconds).` : `Pass a duration, e.g. --${name} 30s.`,
+  })
 }
 
 /** An http(s) URL. */

@@ -44,6 +44,7 @@ describe('iam serve <server>: one way to serve', () => {
   it('serve role-webhook --timeout takes the duration syntax of iam.yaml: a bare number is a usage error', async () => {
     const r = await runIam(['serve', 'role-webhook', '--timeout', '1500', '--port', String(await getFreePort())], {env: {ROLE_WEBHOOK_SECRET: 'a-secret-that-is-long-enough-for-the-webhook-0123'}})
     expect(r.exitCode, r.output).toBe(2)
-    expect(r.stderr).toContain('--timeout must be a duration')
+    expect(r.stderr).toContain('error [INVALID_DURATION]: --timeout takes a duration like 500ms')
+    expect(r.stderr).toContain('fix: Write the unit: --timeout 1500s (seconds) or --timeout 1500ms (milliseconds).')
   })
 })

@@ -32,7 +32,7 @@ describe('server config modules: given, then iam.yaml, then defaults', () => {
     expect(resolveBatchAuthOptions({}, {}, logger)).toMatchObject({port: BATCH_AUTH_DEFAULTS.port, maxBatch: BATCH_AUTH_DEFAULTS.maxBatch, ketoReadUrl: BATCH_AUTH_DEFAULTS.ketoReadUrl})
     expect(resolveBatchAuthOptions({}, fromYaml, logger)).toMatchObject({port: 15470, maxBatch: 7, ketoReadUrl: 'http://127.0.0.1:15466'})
     expect(resolveBatchAuthOptions({port: 1, maxBatch: 3, timeout: '1500ms', cacheTtl: '0s', maxBody: '1kb'}, fromYaml, logger)).toMatchObject({port: 1, maxBatch: 3, timeoutMs: 1500, cacheTtlMs: 0, maxBodyBytes: 1024})
-    expect(usageCode(() => resolveBatchAuthOptions({timeout: 'soon'}, {}, logger))).toBe('INVALID_FLAG')
+    expect(usageCode(() => resolveBatchAuthOptions({timeout: 'soon'}, {}, logger))).toBe('INVALID_DURATION')
     expect(usageCode(() => resolveBatchAuthOptions({ketoReadUrl: 'ftp://x'}, {}, logger))).toBe('INVALID_FLAG')
     expect(usageCode(() => resolveBatchAuthOptions({port: 70_000}, {}, logger))).toBe('INVALID_FLAG')
   })
@@ -43,8 +43,8 @@ describe('server config modules: given, then iam.yaml, then defaults', () => {
     expect(resolveRoleWebhookOptions({}, {}, {secret, logger})).toMatchObject({port: ROLE_WEBHOOK_DEFAULTS.port, shape: {namespace: 'Role', relation: 'member'}, timeoutMs: 2000, strict: false})
     expect(resolveRoleWebhookOptions({}, fromYaml, {secret, logger})).toMatchObject({port: 15471, kratosAdminUrl: 'http://127.0.0.1:15434', shape: {namespace: 'AppRole'}})
     expect(resolveRoleWebhookOptions({rolesNamespace: 'Team', timeout: '1s', strict: true}, fromYaml, {secret, logger})).toMatchObject({shape: {namespace: 'Team'}, timeoutMs: 1000, strict: true})
-    expect(usageCode(() => resolveRoleWebhookOptions({timeout: '10ms'}, {}, {secret, logger}))).toBe('INVALID_FLAG')
-    expect(usageCode(() => resolveRoleWebhookOptions({timeout: '1500'}, {}, {secret, logger}))).toBe('INVALID_FLAG')
+    expect(usageCode(() => resolveRoleWebhookOptions({timeout: '10ms'}, {}, {secret, logger}))).toBe('INVALID_DURATION')
+    expect(usageCode(() => resolveRoleWebhookOptions({timeout: '1500'}, {}, {secret, logger}))).toBe('INVALID_DURATION')
   })
 
   it('mail catcher', () => {
