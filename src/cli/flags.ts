@@ -1,8 +1,8 @@
 import {Flags, type Interfaces} from '@oclif/core'
 
-import {formatDuration, parseDuration} from '../config/duration.js'
+import {formatDuration} from '../config/duration.js'
 import type {IamError} from '../errors.js'
-import {durationError} from '../util/values.js'
+import {durationValue} from '../util/values.js'
 
 /**
  * `-C, --dir`: the project directory, as `git -C`. The one spelling of "which project" for every command that reads
@@ -10,10 +10,6 @@ import {durationError} from '../util/values.js'
  */
 export const stackDirFlag = Flags.string({char: 'C', description: 'Project directory (holds iam.yaml).', default: '.', helpValue: '<dir>'})
 
-/**
- * A duration flag in iam.yaml's syntax (`500ms`, `5s`, `10m`, `1h`), parsed to milliseconds. A bare number or any
- * other text is a usage error (exit 2) naming the fix: `--timeout 30s`, not `--timeout 30`.
- */
 interface DurationFlagOptions {
   description: string
   /** Milliseconds; shown in --help as a duration. */
@@ -24,6 +20,11 @@ interface DurationFlagOptions {
   helpGroup?: string
 }
 
+/**
+ * A duration flag in iam.yaml's syntax (`500ms`, `5s`, `10m`, `1h`), parsed to milliseconds by the parser iam.yaml
+ * and the serve commands use (`durationValue`). A bare number or any other text is INVALID_DURATION (exit 2) naming
+ * the fix: `--timeout 30s` (or `30ms`), not `--timeout 30`.
+ */
 export function durationFlag(o: DurationFlagOptions & {default: number}): Interfaces.OptionFlag<number>
 export function durationFlag(o: DurationFlagOptions & {default?: undefined}): Interfaces.OptionFlag<number | undefined>
 export function durationFlag(o: DurationFlagOptions): Interfaces.OptionFlag<number | undefined> {
@@ -34,22 +35,21 @@ export function durationFlag(o: DurationFlagOptions): Interfaces.OptionFlag<numb
     ...(o.env === undefined ? {} : {env: o.env}),
     ...(o.helpGroup === undefined ? {} : {helpGroup: o.helpGroup}),
     ...(o.default === undefined ? {} : {default: o.default, defaultHelp: async () => formatDuration(o.default!)}),
-    parse: async (input, _ctx, flag) => parseDurationFlag(flag.name, input, min),
+    parse: async (input, _ctx, flag) => {
+      try {
+        return durationValue(flag.name, input, {min}) as number
+      } catch (error) {
+        return keepMessage(error as IamError)
+      }
+    },
   })()
-}
-
-/** `--name <text>` → milliseconds, or INVALID_DURATION naming the fix (the same refusal as the serve commands'). */
-function parseDurationFlag(name: string, input: string, min: number): number {
-  const ms = parseDuration(input.trim())
-  if (ms !== undefined && ms >= min) return ms
-  return stickyMessage(durationError(name, input, min))
 }
 
 /**
  * oclif prefixes the message of an error thrown by a flag's parser ("Parsing --x …See more help"); keep ours as it
  * is, so it reads like every other iam error.
  */
-function stickyMessage(error: IamError): never {
+function keepMessage(error: IamError): never {
   const message = error.message
   Object.defineProperty(error, 'message', {get: () => message, set: () => {}, enumerable: false, configurable: true})
   throw error

@@ -32,7 +32,7 @@ export function durationValue(name: string, value: string | undefined, o: {allow
  * The one refusal of a duration, whichever flag (or its environment variable) gave it: INVALID_DURATION (exit 2)
  * naming the fix — a bare number gets its unit written out both ways (`--timeout 30s` or `--timeout 30ms`).
  */
-export function durationError(name: string, value: string, min: number): IamError {
+function durationError(name: string, value: string, min: number): IamError {
   const text = value.trim()
   const syntax = `--${name} takes a duration like 500ms, 5s, 10m or 1h (as in iam.yaml)`
   if (parseDuration(text) !== undefined) {
