@@ -30,6 +30,14 @@ export function needsBatchAuth(config: IamConfig): boolean {
   return config.routes.some((r) => (r.authorization?.anyOf?.length ?? 0) > 0)
 }
 
+/**
+ * Kratos runs with `--dev` (http URLs and cookies without Secure allowed) unless its public URL is https: a
+ * deployment behind TLS gets production Kratos, a laptop keeps working on http://127.0.0.1.
+ */
+export function kratosDevMode(config: IamConfig): boolean {
+  return !config.kratos.publicUrl.startsWith('https://')
+}
+
 export function needsRoleWebhook(config: IamConfig): boolean {
   return config.roles.enabled
 }

@@ -24,7 +24,7 @@ import {oryConfigPath, runtimePaths, type RuntimePaths} from './paths.js'
 import {isRecordAlive, processStartTime, readPidRecords, removePidRecord, terminate, writePidRecord, type PidRecord} from './pidfile.js'
 import {writeRuntimeMarker} from './marker.js'
 import {assertPortsFree} from '../util/ports.js'
-import {embeddedServeArgs, isEmbeddedService, loopbackTarget, planServices, plannedPorts, type ServiceDef} from '../plan/services.js'
+import {embeddedServeArgs, isEmbeddedService, kratosDevMode, loopbackTarget, planServices, plannedPorts, type ServiceDef} from '../plan/services.js'
 import type {
   LogsOptions,
   Runtime,
@@ -341,7 +341,7 @@ export class NativeRuntime implements Runtime {
       const launch = {binary, configPath, ...(dsn ? {dsn} : {})}
       const migrate = migrationSpec(def.server, launch)
       // The courier sends what Kratos queues (codes, verification and recovery mails); without it nothing leaves.
-      const serve = serveSpec(def.server, {...launch, dev: true, watchCourier: true})
+      const serve = serveSpec(def.server, {...launch, dev: kratosDevMode(this.o.config), watchCourier: true})
       const withEnv = (spec: ProcessSpec): ProcessSpec => ({...spec, env: {...env, ...spec.env}})
       return {...(migrate ? {migrate: withEnv(migrate)} : {}), serve: withEnv(serve), cwd: dirname(configPath)}
     }

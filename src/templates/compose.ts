@@ -12,7 +12,7 @@
  * (as src/runtime/compose.ts does). `${NAME:?…}` makes compose refuse to start when one is missing.
  */
 import type {IamConfig} from '../config/model.js'
-import {embeddedServeArgs, type EmbeddedTarget} from '../plan/services.js'
+import {embeddedServeArgs, kratosDevMode, type EmbeddedTarget} from '../plan/services.js'
 import {LAYOUT, SERVER_RELATIVE} from '../project/layout.js'
 import {isEnvRef, kratosAfterHooks} from './kratos.js'
 import {oathkeeperConfigObject} from './oathkeeper.js'
@@ -121,7 +121,7 @@ export function renderCompose(config: IamConfig, ctx: ComposeContext): string {
     },
     kratos: {
       image: `oryd/kratos:${oryVersion}`,
-      command: ['serve', '-c', '/etc/config/kratos/kratos.yml', '--dev', '--watch-courier'],
+      command: ['serve', '-c', '/etc/config/kratos/kratos.yml', ...(kratosDevMode(config) ? ['--dev'] : []), '--watch-courier'],
       working_dir: '/etc/config/kratos',
       env_file: ['../.env'],
       environment: kratosEnv,

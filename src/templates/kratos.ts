@@ -116,6 +116,9 @@ export function renderKratosConfig(config: IamConfig): string {
         registration: {ui_url: uiUrl(config, 'registration'), lifespan: '10m', after: hooks.registration},
       },
     },
+    // SameSite=Lax on every cookie Kratos sets (its default too, made explicit: `iam doctor --production` checks it).
+    cookies: {same_site: 'Lax'},
+    session: {cookie: {same_site: 'Lax'}},
     identity: {
       default_schema_id: IDENTITY_SCHEMA_ID,
       schemas: [{id: IDENTITY_SCHEMA_ID, url: SERVER_RELATIVE.identitySchema}],
