@@ -63,6 +63,7 @@ export const ERROR_CODES = {
   PORT_IN_USE: 'a port the stack needs is taken (its owner is named)',
   PORT_UNAVAILABLE: 'a server cannot listen on its port',
   PROJECT_EXISTS: 'a project exists there already (use --force)',
+  REPORT_UNWRITABLE: 'the --junit file or $GITHUB_STEP_SUMMARY cannot be written',
   ROLE_INVALID: 'a role name is invalid',
   ROLE_SYNC_FAILED: 'roles could not be copied from Keto into the identity',
   RUNTIME_INVALID: 'an unknown runtime was asked for',

@@ -1,9 +1,11 @@
 /**
  * `iam smoke`: proves a running stack does what iam.yaml says, end to end through the real servers, and leaves
  * nothing behind. A throwaway identity logs in through Kratos (running the login hooks); every route is asked through
- * Oathkeeper's decision API (the same rules as the proxy, without calling the upstream, so no route's service sees a
- * test request): 401 without a session, 403 without the role or the tuple, 200 with them, and each minted id_token
- * verifies against the published JWKS with the route's audience. The identity, its roles and tuples are removed after.
+ * Oathkeeper's decision API (401 without a session, 403 without the role or the tuple, 200 with them, and each minted
+ * id_token verifies against the published JWKS with the route's audience) AND sent through the gateway's listening
+ * port with the Host a client uses (the real path: a rule that cannot match that host is a failure; an upstream that
+ * is not running is a warning naming it). `--upstream-stub` stands in for upstreams on loopback that are not running
+ * and checks the id_token they receive. The identity, its roles and tuples are removed after.
  */
 import {randomBytes} from 'node:crypto'
 
@@ -20,8 +22,16 @@ import {contextFromConfig, createClients, type OryClients} from '../admin/contex
 import {grantRole, revokeRole} from '../admin/grants.js'
 import {MailInbox} from '../servers/mail/client.js'
 import {createVerifier, type Verifier} from '../verifier/verifier.js'
+import {writeFileAtomic} from '../util/atomic-write.js'
+import {appendFile} from 'node:fs/promises'
+import {usageError} from '../errors.js'
+import {classifyGatewayAnswer, GatewayUnreachable, probeGateway, type GatewayExpectation} from './gateway-probe.js'
+import {startUpstreamStubs, type UpstreamStubs} from './upstream-stub.js'
+import {renderJunit} from './junit.js'
+import {renderStepSummary} from './step-summary.js'
 
-export type StepStatus = 'ok' | 'fail' | 'skipped'
+/** `warn`: the step's checks passed but something a client needs is missing (an upstream not running); never `ok`. */
+export type StepStatus = 'ok' | 'warn' | 'fail' | 'skipped'
 
 export interface SmokeStep {
   /** `stack`, `jwks`, `login`, `route.<id>`, `cleanup`. */
@@ -35,8 +45,12 @@ export interface SmokeStep {
 export interface SmokeReport {
   project: string
   steps: SmokeStep[]
-  /** No step failed (skipped steps say why they were skipped). Exit code 1 otherwise. */
+  /** No step failed, and with `strict` none warned (skipped steps say why they were skipped). Exit code 1 otherwise. */
   ok: boolean
+  /** Warnings fail the run (`--strict`). */
+  strict: boolean
+  /** Upstreams `--upstream-stub` stood in for (origins). */
+  stubbed: string[]
 }
 
 export interface SmokeOptions {
@@ -44,6 +58,20 @@ export interface SmokeOptions {
   /** Deadline of each HTTP call. */
   timeoutMs?: number
   onStep?: (step: SmokeStep) => void
+  /** A warning fails the run (exit 1) and is a failed case in the JUnit report. */
+  strict?: boolean
+  /** Stand in for route upstreams on loopback that are not running, and check the id_token they receive. */
+  upstreamStub?: boolean
+  /** Write a JUnit XML report here (atomically). */
+  junitFile?: string
+  /** Append a Markdown table of the steps here (GitHub's `$GITHUB_STEP_SUMMARY`). */
+  stepSummaryFile?: string
+}
+
+/** What a step found, with the warnings that keep it from being ok. */
+interface StepOutcome {
+  message: string
+  warnings: {text: string; fix: string}[]
 }
 
 /** Thrown inside a step: what went wrong, and what to do. */
@@ -73,19 +101,41 @@ interface Ctx {
   run: string
   timeoutMs: number
   inbox: MailInbox
+  gatewayPort: number
+  stubs?: UpstreamStubs
 }
 
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']
 
 export async function runSmoke(o: SmokeOptions): Promise<SmokeReport> {
+  const report = await runChecks(o)
+  if (o.junitFile) await writeReport(o.junitFile, () => writeFileAtomic(o.junitFile!, renderJunit(report)), '--junit')
+  if (o.stepSummaryFile) await writeReport(o.stepSummaryFile, () => appendFile(o.stepSummaryFile!, renderStepSummary(report)), 'GITHUB_STEP_SUMMARY')
+  return report
+}
+
+async function writeReport(path: string, write: () => Promise<unknown>, what: string): Promise<void> {
+  try {
+    await write()
+  } catch (error) {
+    throw usageError('REPORT_UNWRITABLE', `${what}: cannot write ${path}: ${(error as Error).message}`, {suggestion: 'Give a path in a folder that exists and that you can write to.'})
+  }
+}
+
+async function runChecks(o: SmokeOptions): Promise<SmokeReport> {
   const env = await projectEnv(o.projectDir)
   const config = resolveRenderRefs((await loadConfig(o.projectDir, {env})).config, env)
   const steps: SmokeStep[] = []
-  const record = async (id: string, body: () => Promise<string>): Promise<boolean> => {
+  const record = async (id: string, body: () => Promise<string | StepOutcome>): Promise<boolean> => {
     const started = performance.now()
     let step: SmokeStep
     try {
-      step = {id, status: 'ok', message: await body(), ms: 0}
+      const found = await body()
+      if (typeof found === 'string' || found.warnings.length === 0) step = {id, status: 'ok', message: typeof found === 'string' ? found : found.message, ms: 0}
+      else {
+        const warnings = found.warnings.map((w) => w.text).join('; ')
+        step = {id, status: 'warn', message: `${warnings} — otherwise: ${found.message}`, fix: [...new Set(found.warnings.map((w) => w.fix))].join(' '), ms: 0}
+      }
     } catch (error) {
       step = error instanceof StepSkipped ? {id, status: 'skipped', message: error.message, ms: 0} : {id, status: 'fail', ...describe(error), ms: 0}
     }
@@ -102,7 +152,16 @@ export async function runSmoke(o: SmokeOptions): Promise<SmokeReport> {
     }
   }
   const routeIds = config.routes.map((r) => `route.${r.id}`)
-  const report = (): SmokeReport => ({project: config.project, steps, ok: steps.every((s) => s.status !== 'fail')})
+  const strict = o.strict ?? false
+  let stubs: UpstreamStubs | undefined
+  let stubbed: string[] = []
+  const report = (): SmokeReport => ({
+    project: config.project,
+    steps,
+    ok: steps.every((s) => s.status !== 'fail' && !(strict && s.status === 'warn')),
+    strict,
+    stubbed,
+  })
 
   // Whether the running stack has `iam serve mail`, whose inbox smoke can read login codes from.
   let hasMailCatcher = false
@@ -134,9 +193,14 @@ export async function runSmoke(o: SmokeOptions): Promise<SmokeReport> {
     run: randomBytes(4).toString('hex'),
     timeoutMs,
     inbox: new MailInbox({baseUrl: local(config.ports.mailUi), timeoutMs}),
+    gatewayPort: config.ports.oathkeeperProxy,
   }
   let session: Session | undefined
   try {
+    if (o.upstreamStub) {
+      ctx.stubs = stubs = await startUpstreamStubs(config.routes.map((r) => r.upstream), Math.min(timeoutMs, 2000))
+      stubbed = stubs.origins()
+    }
     await record('jwks', () => checkJwks(ctx))
     const method = loginMethod(config, hasMailCatcher)
     if (method === undefined) {
@@ -159,7 +223,7 @@ export async function runSmoke(o: SmokeOptions): Promise<SmokeReport> {
       await ctx.clients.kratos.deleteIdentity(session.identityId)
       return `identity ${session.identityId} deleted`
     })
-    await Promise.all([clients.close(), ctx.kratosPublic.close(), ctx.oathkeeperApi.close()])
+    await Promise.all([clients.close(), ctx.kratosPublic.close(), ctx.oathkeeperApi.close(), stubs?.close()])
   }
   return report()
 }
@@ -248,14 +312,55 @@ async function decide(ctx: Ctx, route: RouteConfig, url: URL, token?: string): P
  * Asks about each probe URL (the route's root, and a path below it when the match has one) and requires `expected`
  * for all; returns the id_token of the last. The fix names what the answer actually means.
  */
-async function expectDecision(ctx: Ctx, route: RouteConfig, urls: URL[], expected: number, what: string, token?: string): Promise<string | undefined> {
+async function expectDecision(ctx: Ctx, route: RouteConfig, urls: URL[], expected: 200 | 401 | 403, what: string, token: string | undefined, found: RouteFindings): Promise<string | undefined> {
   let idToken: string | undefined
   for (const url of urls) {
+    // The real path first: what a client gets decides; the decision API then checks the id_token without the upstream.
+    await expectGateway(ctx, route, url, expected === 200 ? 'upstream' : expected, what, token, found)
     const d = await decide(ctx, route, url, token)
     if (d.status !== expected) throw new StepFailure(`${url.pathname} ${what}: expected ${expected}, Oathkeeper answered ${d.status}${d.reason}`, decisionFix(route, url, d.status))
     idToken = d.idToken
   }
   return idToken
+}
+
+/** What the gateway probes of one route found besides failures: warnings, and what a stub upstream received. */
+interface RouteFindings {
+  warnings: StepOutcome['warnings']
+  notes: Set<string>
+  /** The Host the gateway probes sent. */
+  host?: string
+}
+
+/**
+ * The same request through the gateway's listening port, as a client sends it. A failure throws; an upstream that is
+ * not running is a warning (once per route); with a stub standing in for the upstream, the id_token it received must
+ * verify with the route's audience and the configured issuer.
+ */
+async function expectGateway(ctx: Ctx, route: RouteConfig, url: URL, expected: GatewayExpectation, what: string, token: string | undefined, found: RouteFindings): Promise<void> {
+  found.host = url.host
+  const stub = expected === 'upstream' ? ctx.stubs?.forUpstream(route.upstream) : undefined
+  if (stub) stub.received.length = 0
+  const answer = await probeGateway({port: ctx.gatewayPort, url, method: route.methods[0] ?? 'GET', ...(token ? {sessionToken: token} : {}), timeoutMs: ctx.timeoutMs}).catch((error: unknown) => {
+    if (error instanceof GatewayUnreachable) throw new StepFailure(`route ${route.id}: ${error.message}`, '`iam status` shows whether oathkeeper is ready; `iam logs oathkeeper` says why not.')
+    throw error
+  })
+  const verdict = classifyGatewayAnswer(answer, expected, {routeId: route.id, upstream: route.upstream, gatewayPort: ctx.gatewayPort, url, what})
+  if (verdict.verdict === 'fail') throw new StepFailure(verdict.text, verdict.fix)
+  if (verdict.verdict === 'warn') {
+    if (found.warnings.length === 0) found.warnings.push({text: verdict.text, fix: verdict.fix})
+    return
+  }
+  if (!stub) return
+  const got = stub.received.at(-1)
+  const bearer = got?.authorization?.startsWith('Bearer ') ? got.authorization.slice('Bearer '.length) : undefined
+  if (!bearer) throw new StepFailure(`route ${route.id}: the stub upstream at ${stub.origin} received ${got ? 'a request without an id_token' : 'no request'} for ${url.pathname}`, '`iam render --check`: the id_token mutator is part of every rendered rule.')
+  const {claims} = await ctx.verifier.verify(bearer).catch((error: unknown) => {
+    throw new StepFailure(`route ${route.id}: the id_token the stub upstream at ${stub.origin} received does not verify: ${(error as Error).message}`, '`iam keys list` and the JWKS URL must agree; `iam token verify <jwt>` gives the reason code.')
+  })
+  const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud]
+  if (!aud.includes(route.audience)) throw new StepFailure(`route ${route.id}: the stub upstream at ${stub.origin} received an id_token for ${aud.join(', ')}, not ${route.audience}`)
+  found.notes.add(`the stub upstream at ${stub.origin} received an id_token (iss ${String(claims.iss)}, aud ${route.audience})`)
 }
 
 /** What a wrong answer of the decision API means, and what fixes it. */
@@ -281,7 +386,17 @@ async function verifyToken(ctx: Ctx, route: RouteConfig, idToken: string | undef
   return [`id_token verified (kid ${kid}, aud ${route.audience})`]
 }
 
-async function checkRoute(ctx: Ctx, route: RouteConfig, session: Session | undefined): Promise<string> {
+async function checkRoute(ctx: Ctx, route: RouteConfig, session: Session | undefined): Promise<StepOutcome> {
+  const found: RouteFindings = {warnings: [], notes: new Set()}
+  const expectDecisions = (urls: URL[], expected: 200 | 401 | 403, what: string, token?: string): Promise<string | undefined> => expectDecision(ctx, route, urls, expected, what, token, found)
+  const message = await checkRouteDecisions(ctx, route, session, expectDecisions)
+  const gateway = found.warnings.length > 0 || !found.host ? '' : `; the gateway at 127.0.0.1:${ctx.gatewayPort} (Host ${found.host}) agreed`
+  return {message: [message + gateway, ...found.notes].join('; '), warnings: found.warnings}
+}
+
+type ExpectDecisions = (urls: URL[], expected: 200 | 401 | 403, what: string, token?: string) => Promise<string | undefined>
+
+async function checkRouteDecisions(ctx: Ctx, route: RouteConfig, session: Session | undefined, expectDecisions: ExpectDecisions): Promise<string> {
   const params = new Map<string, string>()
   const paramValue = (name: string): string => params.get(name) ?? params.set(name, `smoke-${ctx.run}-${name}`).get(name)!
   const href = exampleUrl(route.match, paramValue)
@@ -291,43 +406,43 @@ async function checkRoute(ctx: Ctx, route: RouteConfig, session: Session | undef
   const url = [new URL(href), ...(below ? [new URL(below)] : [])]
   const probed = url.map((u) => u.pathname).join(' and ')
   if (route.auth === 'anonymous') {
-    const idToken = await expectDecision(ctx, route, url, 200, 'anonymous')
+    const idToken = await expectDecisions(url, 200, 'anonymous')
     return [`${probed}: anonymous 200`, ...(await verifyToken(ctx, route, idToken, undefined))].join('; ')
   }
   const notes = [`${probed}: 401 without a session`]
-  await expectDecision(ctx, route, url, 401, 'without a session')
+  await expectDecisions(url, 401, 'without a session')
   if (!session) return notes.join('; ')
   const deps = {keto: ctx.clients.keto, kratos: ctx.clients.kratos, shape: {namespace: ctx.config.roles.namespace, relation: ctx.config.roles.relation}}
 
   if (route.authorization?.roles) {
     const role = route.authorization.roles[0]!
-    await expectDecision(ctx, route, url, 403, 'with a session but no role', session.token)
+    await expectDecisions(url, 403, 'with a session but no role', session.token)
     await grantRole(deps, session.identityId, role)
     try {
-      const idToken = await expectDecision(ctx, route, url, 200, `with role ${role}`, session.token)
+      const idToken = await expectDecisions(url, 200, `with role ${role}`, session.token)
       notes.push(`403 without a role, 200 with ${role}`, ...(await verifyToken(ctx, route, idToken, session.identityId)))
     } finally {
       await revokeRole(deps, session.identityId, role)
     }
-    await expectDecision(ctx, route, url, 403, `after revoking ${role}`, session.token)
+    await expectDecisions(url, 403, `after revoking ${role}`, session.token)
     notes.push('403 again after the revoke')
   } else if (route.authorization?.anyOf) {
     // A check on a path parameter proves the most: the object comes from the URL.
     const check = route.authorization.anyOf.find((c) => c.object.includes('{')) ?? route.authorization.anyOf[0]!
     const object = check.object.replaceAll(/\{(\w+)\}/g, (_m, name: string) => params.get(name) ?? name)
     const tuple: RelationTuple = {namespace: check.namespace, object, relation: check.relation, subjectId: session.identityId}
-    await expectDecision(ctx, route, url, 403, 'with a session but no permission', session.token)
+    await expectDecisions(url, 403, 'with a session but no permission', session.token)
     await ctx.clients.keto.create(tuple)
     try {
-      const idToken = await expectDecision(ctx, route, url, 200, `with ${check.namespace}:${object}#${check.relation}`, session.token)
+      const idToken = await expectDecisions(url, 200, `with ${check.namespace}:${object}#${check.relation}`, session.token)
       notes.push(`403 without a tuple, 200 with ${check.namespace}:${object}#${check.relation}`, ...(await verifyToken(ctx, route, idToken, session.identityId)))
     } finally {
       await ctx.clients.keto.delete(tuple)
     }
-    await expectDecision(ctx, route, url, 403, `after deleting ${check.namespace}:${object}#${check.relation}`, session.token)
+    await expectDecisions(url, 403, `after deleting ${check.namespace}:${object}#${check.relation}`, session.token)
     notes.push('403 again after the delete')
   } else {
-    const idToken = await expectDecision(ctx, route, url, 200, 'with a session', session.token)
+    const idToken = await expectDecisions(url, 200, 'with a session', session.token)
     notes.push('200 with a session', ...(await verifyToken(ctx, route, idToken, session.identityId)))
   }
   return notes.join('; ')
