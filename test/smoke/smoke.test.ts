@@ -53,6 +53,19 @@ describe('iam smoke (real servers)', () => {
     expect(r.report.steps.slice(1).every((s) => s.status === 'skipped')).toBe(true)
   })
 
+  it('--junit of a stopped stack: the stack case fails, the rest are skipped; a --junit path that cannot be written (under a file) is exit 2 REPORT_UNWRITABLE', async () => {
+    const junit = join(dir, 'smoke-report.xml')
+    const r = await runIam(['smoke', '-C', dir, '--junit', junit], {env: NATIVE})
+    expect(r.exitCode).toBe(1)
+    const xml = await readFile(junit, 'utf8')
+    expect(xml).toMatch(/<testcase classname="iam\.smoke" name="stack" time="[\d.]+">\s*<failure message="the stack is not healthy/)
+    expect(xml.match(/<skipped /g)?.length).toBe((xml.match(/<testcase /g)?.length ?? 0) - 1)
+    const bad = await runIam(['smoke', '-C', dir, '--junit', join(dir, 'iam.yaml', 'r.xml')], {env: NATIVE})
+    expect(bad.exitCode).toBe(2)
+    expect(bad.stderr).toContain('REPORT_UNWRITABLE')
+    expect(bad.stderr).toContain(join(dir, 'iam.yaml', 'r.xml'))
+  })
+
   it('the default project after iam up: every route behaves as iam.yaml says, each id_token verifies, nothing is left', async () => {
     const up = await runIam(['up', '--json'], {cwd: dir, env: NATIVE, timeoutMs: 180_000})
     expect(up.exitCode, up.output).toBe(0)
