@@ -134,7 +134,7 @@ async function runChecks(o: SmokeOptions): Promise<SmokeReport> {
       if (typeof found === 'string' || found.warnings.length === 0) step = {id, status: 'ok', message: typeof found === 'string' ? found : found.message, ms: 0}
       else {
         const warnings = found.warnings.map((w) => w.text).join('; ')
-        step = {id, status: 'warn', message: `${warnings} — otherwise: ${found.message}`, fix: [...new Set(found.warnings.map((w) => w.fix))].join(' '), ms: 0}
+        step = {id, status: 'warn', message: `${warnings}; everything else passed: ${found.message}`, fix: [...new Set(found.warnings.map((w) => w.fix))].join(' '), ms: 0}
       }
     } catch (error) {
       step = error instanceof StepSkipped ? {id, status: 'skipped', message: error.message, ms: 0} : {id, status: 'fail', ...describe(error), ms: 0}
