@@ -330,6 +330,8 @@ interface RouteFindings {
   notes: Set<string>
   /** The Host the gateway probes sent. */
   host?: string
+  /** The session's identity: the subject of an id_token a stub receives for a request with the session. */
+  subject?: string
 }
 
 /**
@@ -360,6 +362,7 @@ async function expectGateway(ctx: Ctx, route: RouteConfig, url: URL, expected: G
   })
   const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud]
   if (!aud.includes(route.audience)) throw new StepFailure(`route ${route.id}: the stub upstream at ${stub.origin} received an id_token for ${aud.join(', ')}, not ${route.audience}`)
+  if (token && found.subject !== undefined && claims.sub !== found.subject) throw new StepFailure(`route ${route.id}: the stub upstream at ${stub.origin} received an id_token for subject ${String(claims.sub)}, not the session's identity ${found.subject}`)
   found.notes.add(`the stub upstream at ${stub.origin} received an id_token (iss ${String(claims.iss)}, aud ${route.audience})`)
 }
 
@@ -387,7 +390,7 @@ async function verifyToken(ctx: Ctx, route: RouteConfig, idToken: string | undef
 }
 
 async function checkRoute(ctx: Ctx, route: RouteConfig, session: Session | undefined): Promise<StepOutcome> {
-  const found: RouteFindings = {warnings: [], notes: new Set()}
+  const found: RouteFindings = {warnings: [], notes: new Set(), ...(session ? {subject: session.identityId} : {})}
   const expectDecisions = (urls: URL[], expected: 200 | 401 | 403, what: string, token?: string): Promise<string | undefined> => expectDecision(ctx, route, urls, expected, what, token, found)
   const message = await checkRouteDecisions(ctx, route, session, expectDecisions)
   const gateway = found.warnings.length > 0 || !found.host ? '' : `; the gateway at 127.0.0.1:${ctx.gatewayPort} (Host ${found.host}) agreed`

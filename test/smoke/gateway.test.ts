@@ -100,6 +100,8 @@ describe('iam smoke through the gateway (real servers, upstream not running)', (
     for (const id of ROUTES) expect(step(r.report, id).status, id).toBe('ok')
     expect(step(r.report, 'route.public').message).toContain(`the stub upstream at ${upstream} received an id_token (iss `)
     expect(step(r.report, 'route.public').message).toContain('aud gateway-api)')
+    // A session route: the stub got the token of the throwaway identity (its subject checked) once the role was granted.
+    expect(step(r.report, 'route.admin').message).toContain(`the stub upstream at ${upstream} received an id_token (iss `)
     expect(step(r.report, 'route.admin').message).toMatch(/the gateway at 127\.0\.0\.1:\d+ \(Host 127\.0\.0\.1:\d+\) agreed/)
     // Never a token in the report.
     expect(r.output).not.toMatch(/eyJ[\w-]+\.eyJ/)
