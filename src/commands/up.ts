@@ -12,7 +12,7 @@ export default class Up extends BaseCommand<typeof Up> {
 
 --seed applies iam.yaml's seed: section (identities with their roles, then tuples; as \`iam seed\` does) once the stack is ready, also when it was already running: seeding is idempotent. A seed entry that fails makes the exit code 1 and leaves the stack running.
 
-If any service fails to become ready within --timeout, iam prints which one, why (exit code or last health answer) and the end of its log, stops everything it started and exits 1. Running it again while the stack is up changes nothing and shows the status.
+If any service fails to become ready within --timeout, iam prints which one, why (exit code or last health answer) and the end of its log, stops everything it started and exits 1. On a running stack it converges to iam.yaml: each service's command line, environment, binary and the files it reads at start are compared with what it was started with, and exactly the services that differ are restarted (in dependency order, health-waited, named with the reason); the others keep running, and a service iam.yaml no longer needs is stopped. Route changes reach Oathkeeper without a restart (it reloads its rules; \`iam up\` waits until it serves them). Compose: \`docker compose up -d\`, which recreates exactly the changed containers. With nothing changed it restarts nothing and shows the status.
 
 Runtime: --runtime, else IAM_RUNTIME, else iam.yaml \`runtime\`; auto = compose when a Docker (or Podman) engine answers, native otherwise.`
 
@@ -20,6 +20,7 @@ Runtime: --runtime, else IAM_RUNTIME, else iam.yaml \`runtime\`; auto = compose 
     {description: 'Start the stack in the current project', command: '<%= config.bin %> up'},
     {description: 'Force the native runtime and wait up to two minutes per service', command: '<%= config.bin %> up --runtime native --timeout 2m'},
     {description: 'Stay in the foreground; Ctrl-C stops everything', command: '<%= config.bin %> up --attach'},
+    {description: 'After editing iam.yaml: apply it to the running stack (restarts only what changed)', command: '<%= config.bin %> up'},
     {description: 'Start and apply the seed: section (test identities, roles, tuples) in one step', command: 'ADMIN_PASSWORD=… <%= config.bin %> up --seed'},
     {description: 'In CI: JSON result on stdout, JSON progress events on stderr', command: '<%= config.bin %> up --seed --json'},
   ]
@@ -69,7 +70,11 @@ Runtime: --runtime, else IAM_RUNTIME, else iam.yaml \`runtime\`; auto = compose 
     }
     const {result, config, runtime} = outcome
     if (!this.jsonEnabled()) {
-      if (result.alreadyRunning) this.log(`The stack of project ${config.project} is already running (${result.runtime} runtime); nothing to do.\n`)
+      if (result.alreadyRunning) this.log(`The stack of project ${config.project} is already running (${result.runtime} runtime) with what iam.yaml says; nothing to restart.\n`)
+      else if (result.restarted.length > 0) {
+        const kept = result.status.services.filter((s) => !result.started.includes(s.name)).map((s) => s.name)
+        this.log(`Applied iam.yaml to the running stack: restarted ${result.restarted.map((r) => `${r.service} (${r.reasons.join(', ')})`).join('; ')}${kept.length > 0 ? `; left ${kept.join(', ')} running` : ''}.\n`)
+      }
       this.log(fmt.formatStatusTable(result.status))
       if (result.status.healthy) this.log(fmt.formatEndpoints(result.endpoints, {secretsFile: result.secretsFile}))
       if (result.seed) this.log(formatSeedReport(result.seed))

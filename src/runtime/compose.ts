@@ -155,9 +155,8 @@ export class ComposeRuntime implements Runtime {
     const expected = await this.expectedServices()
     const before = await this.ps()
     const byService = new Map(before.map((c) => [serviceOf(c), containerState(c)]))
-    if (expected.length > 0 && expected.every((s) => byService.get(s)?.done)) {
-      return {alreadyRunning: true, started: [], status: await this.status()}
-    }
+    // On a running stack `up -d` still runs: compose recreates exactly the containers whose configuration changed.
+    const wasRunning = expected.length > 0 && expected.every((s) => byService.get(s)?.done)
     // Ports are only ours to check when none of this project's containers hold them yet.
     if (!before.some((c) => (c.State ?? '').toLowerCase() === 'running')) {
       const p = this.o.config.ports
@@ -176,6 +175,9 @@ export class ComposeRuntime implements Runtime {
       await this.run(['down'])
       throw this.failure('up -d', up)
     }
+    // compose says `Container <project>-<service>-1  Recreated` for each container it replaced.
+    const recreated = [...`${up.stdout}\n${up.stderr}`.matchAll(/Container\s+\S*?-([a-z0-9-]+)-\d+\s+Recreated?\b/gi)].map((m) => m[1]!)
+    const restarted = [...new Set(recreated)].filter((s) => expected.includes(s)).map((service) => ({service, reasons: ['its compose configuration changed (recreated by docker compose)']}))
     const timeoutMs = o.timeoutMs ?? DEFAULT_COMPOSE_TIMEOUT_MS
     const deadline = Date.now() + timeoutMs
     const last = new Map<string, {state: ServiceStateName; health: string}>()
@@ -200,7 +202,8 @@ export class ComposeRuntime implements Runtime {
       o.signal?.throwIfAborted()
       await new Promise((resolve) => setTimeout(resolve, this.o.pollIntervalMs ?? 1000))
     }
-    return {alreadyRunning: false, started: expected, status: await this.status()}
+    if (wasRunning && restarted.length === 0) return {alreadyRunning: true, started: [], restarted, status: await this.status()}
+    return {alreadyRunning: false, started: wasRunning ? restarted.map((r) => r.service) : expected, restarted, status: await this.status()}
   }
 
   /** Collects the failing service's log tail, takes the stack down (never half-started) and throws. */

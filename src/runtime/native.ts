@@ -23,6 +23,7 @@ import {fileSize, followFiles, tailFile} from './logfiles.js'
 import {oryConfigPath, runtimePaths, type RuntimePaths} from './paths.js'
 import {isRecordAlive, processStartTime, readPidRecords, removePidRecord, terminate, writePidRecord, type PidRecord} from './pidfile.js'
 import {writeRuntimeMarker} from './marker.js'
+import {fingerprintChanges, fingerprintOf, startFiles, type Fingerprint} from './fingerprint.js'
 import {assertPortsFree} from '../util/ports.js'
 import {embeddedServeArgs, isEmbeddedService, kratosDevMode, loopbackTarget, planServices, plannedPorts, type ServiceDef} from '../plan/services.js'
 import type {
@@ -96,16 +97,45 @@ export class NativeRuntime implements Runtime {
     const timeoutMs = o.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS
     await this.loadVersions()
     const alive = await this.aliveRecords()
-    const toStart = this.services.filter((s) => !alive.has(s.name))
+    // Throws SECRETS_MISSING naming what `iam render` must generate.
+    const secrets = await readSecrets(this.o.projectDir)
+    const binaries = await this.resolveBinaries(this.services, emit)
+    // Converge: a running service whose command line, environment, binary or start-time files differ from what it
+    // would start with now is restarted; one iam.yaml no longer plans is stopped; the rest are left alone.
+    const fingerprints = new Map<ServiceName, Fingerprint>()
+    for (const s of this.services) fingerprints.set(s.name, await this.fingerprint(s, this.processSpecs(s, binaries, secrets)))
+    const restarts = new Map<ServiceName, string[]>()
+    for (const s of this.services) {
+      const record = alive.get(s.name)
+      const reasons = record ? fingerprintChanges(record.fingerprint, fingerprints.get(s.name)!) : []
+      if (reasons.length > 0) restarts.set(s.name, reasons)
+    }
+    const unplanned = [...alive.values()].filter((r) => !this.services.some((s) => s.name === r.service))
+    for (const record of unplanned) {
+      await terminate(record, DEFAULT_STOP_GRACE_MS)
+      await removePidRecord(this.paths.runDir, record.service)
+      emit({type: 'service', service: record.service, state: 'stopped', message: 'no longer in iam.yaml', elapsedMs: 0})
+    }
+    const stoppedUnplanned = unplanned.map((r) => r.service)
+    const toStart = this.services.filter((s) => !alive.has(s.name) || restarts.has(s.name))
+    const restarted = [...restarts].map(([service, reasons]) => ({service, reasons}))
     if (toStart.length === 0) {
-      return {alreadyRunning: true, started: [], status: await this.status()}
+      await this.awaitRulesReload(emit, o.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS)
+      return {alreadyRunning: true, started: [], restarted, stopped: stoppedUnplanned, status: await this.status()}
     }
     emit({type: 'plan', services: this.services.map((s) => s.name)})
     for (const s of this.services) {
-      if (alive.has(s.name)) emit({type: 'service', service: s.name, state: 'ready', message: 'already running', elapsedMs: 0})
+      if (alive.has(s.name) && !restarts.has(s.name)) emit({type: 'service', service: s.name, state: 'ready', message: 'already running, unchanged', elapsedMs: 0})
+    }
+    // Stop what restarts (in reverse start order) before checking its ports.
+    for (const s of [...toStart].reverse()) {
+      const record = alive.get(s.name)
+      if (!record) continue
+      await terminate(record, DEFAULT_STOP_GRACE_MS)
+      await removePidRecord(this.paths.runDir, s.name)
+      emit({type: 'service', service: s.name, state: 'stopped', message: `restarting: ${restarts.get(s.name)!.join(', ')}`, elapsedMs: Date.now() - t0})
     }
     await assertPortsFree(plannedPorts(toStart))
-    const binaries = await this.resolveBinaries(toStart, emit)
     // Logs, pid files and the SQLite databases (live sessions) are for this user only: 0700 folders, also when an
     // older iam made them 0755 (mkdir's mode applies to new folders only, and through the umask).
     for (const dir of [this.paths.stateDir, this.paths.runDir, this.paths.logDir, this.paths.dataDir]) {
@@ -113,8 +143,6 @@ export class NativeRuntime implements Runtime {
       await chmod(dir, 0o700)
     }
     await writeRuntimeMarker(this.paths, {kind: 'native', project: this.o.config.project})
-    // Throws SECRETS_MISSING naming what `iam render` must generate.
-    const secrets = await readSecrets(this.o.projectDir)
 
     const launched: Launched[] = []
     const abort = new AbortController()
@@ -144,7 +172,7 @@ export class NativeRuntime implements Runtime {
         if (result !== 'ok') throw new ServiceStartError(def.name, `migration ${result}`, logFile, await logTail(), this.o.projectDir)
       }
       emit({type: 'service', service: def.name, state: 'starting', elapsedMs: elapsed()})
-      const entry = await this.spawnDetached(def, specs.serve, specs.cwd, logFile)
+      const entry = await this.spawnDetached(def, specs.serve, specs.cwd, logFile, fingerprints.get(def.name))
       launched.push(entry)
       try {
         const deadline = Date.now() + timeoutMs
@@ -193,7 +221,51 @@ export class NativeRuntime implements Runtime {
     }
     // The stack outlives this process.
     for (const entry of launched) entry.child.unref()
-    return {alreadyRunning: false, started: toStart.map((s) => s.name), status: await this.status()}
+    // Oathkeeper reloads its access rules by itself; when it kept running, wait until it serves the rendered ones.
+    if (!toStart.some((s) => s.name === 'oathkeeper')) await this.awaitRulesReload(emit, timeoutMs)
+    return {alreadyRunning: false, started: toStart.map((s) => s.name), restarted, stopped: stoppedUnplanned, status: await this.status()}
+  }
+
+  /** Hashes of what a service starts with (see fingerprint.ts): Oathkeeper's rules and keys reload without a restart. */
+  private async fingerprint(def: ServiceDef, specs: {serve: ProcessSpec; cwd: string}): Promise<Fingerprint> {
+    const files = def.server ? await startFiles(dirname(oryConfigPath(this.o.projectDir, def.server)), HOT_RELOADED) : []
+    return fingerprintOf({
+      command: specs.serve.command,
+      args: specs.serve.args,
+      cwd: specs.cwd,
+      env: specs.serve.env ?? {},
+      files,
+      projectDir: this.o.projectDir,
+      ...(def.server ? {} : {extra: {iam: this.embeddedVersion}}),
+    })
+  }
+
+  /**
+   * Oathkeeper watches rules.json and reloads it: once the stack runs, wait (bounded) until its API serves the rules
+   * iam rendered, so that `iam up` returns with the new routes in force.
+   */
+  private async awaitRulesReload(emit: (e: RuntimeEvent) => void, timeoutMs: number): Promise<void> {
+    const def = this.services.find((s) => s.name === 'oathkeeper')
+    if (!def) return
+    const rendered = await readFile(join(dirname(oryConfigPath(this.o.projectDir, 'oathkeeper')), 'rules.json'), 'utf8').catch(() => undefined)
+    if (rendered === undefined) return
+    const want = ruleDigest(JSON.parse(rendered) as unknown[])
+    const deadline = Date.now() + Math.min(timeoutMs, 15_000)
+    let served: string | undefined
+    while (Date.now() < deadline) {
+      try {
+        const res = await fetch(`${def.urls.api}/rules?limit=500`, {signal: AbortSignal.timeout(2000)})
+        served = ruleDigest((await res.json()) as unknown[])
+        if (served === want) {
+          emit({type: 'info', message: 'oathkeeper serves the rendered access rules'})
+          return
+        }
+      } catch {
+        // not answering yet: try again
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    emit({type: 'info', message: 'oathkeeper did not load the rendered access rules in time: `iam logs oathkeeper` says why'})
   }
 
   async stop(o: StopOptions = {}): Promise<StopResult> {
@@ -350,7 +422,7 @@ export class NativeRuntime implements Runtime {
     return {serve: {command: process.execPath, args: [this.o.iamBin ?? IAM_CLI_ENTRY, ...args], env}, cwd: this.o.projectDir}
   }
 
-  private async spawnDetached(def: ServiceDef, spec: ProcessSpec, cwd: string, logFile: string): Promise<Launched> {
+  private async spawnDetached(def: ServiceDef, spec: ProcessSpec, cwd: string, logFile: string, fingerprint?: Fingerprint): Promise<Launched> {
     const fd = openSync(logFile, 'a', 0o600)
     let child: ChildProcess
     try {
@@ -374,6 +446,7 @@ export class NativeRuntime implements Runtime {
         urls: def.urls,
         healthUrls: def.healthUrls,
         version: this.versionOf(def),
+        ...(fingerprint ? {fingerprint} : {}),
       },
     }
     child.on('exit', (code, signal) => {
@@ -391,6 +464,20 @@ export class NativeRuntime implements Runtime {
     await writePidRecord(this.paths.runDir, entry.record)
     return entry
   }
+}
+
+/** Files Oathkeeper reloads by itself (access rules watched, key set fetched with a TTL): no restart for them. */
+const HOT_RELOADED = ['rules.json', 'jwks.json']
+
+/** What of each access rule decides a request, in a stable order (Oathkeeper's API adds defaults to the rest). */
+function ruleDigest(rules: unknown[]): string {
+  const pick = (r: Record<string, unknown>): unknown => {
+    const match = r.match as {url?: string; methods?: string[]} | undefined
+    const upstream = r.upstream as {url?: string; strip_path?: string} | undefined
+    const handlers = (list: unknown): unknown => (Array.isArray(list) ? list.map((h) => (h as {handler?: string}).handler) : [])
+    return [r.id, match?.url, [...(match?.methods ?? [])].sort(), upstream?.url, upstream?.strip_path || undefined, handlers(r.authenticators), (r.authorizer as {handler?: string} | undefined)?.handler, JSON.stringify((r.authorizer as {config?: unknown} | undefined)?.config ?? null), handlers(r.mutators)]
+  }
+  return JSON.stringify(rules.map((r) => pick(r as Record<string, unknown>)).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))))
 }
 
 /** A running Ory server's recorded version as status shows it: flagged when it is not the pinned one. */

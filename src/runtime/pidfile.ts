@@ -19,6 +19,8 @@ export interface PidRecord {
   logFile: string
   startedAt: string
   ports: Record<string, number>
+  /** What the service was started with, as hashes (`iam up` restarts it when this differs; see fingerprint.ts). */
+  fingerprint?: Record<string, string>
   urls: Record<string, string>
   healthUrls: string[]
   version?: string

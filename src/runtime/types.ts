@@ -63,6 +63,10 @@ export interface StartResult {
   alreadyRunning: boolean
   /** Services this call started (the rest were already running). */
   started: ServiceName[]
+  /** Running services this call restarted because what they run with changed, and why. */
+  restarted?: {service: ServiceName; reasons: string[]}[]
+  /** Running services this call stopped because iam.yaml no longer plans them. */
+  stopped?: ServiceName[]
   status: StatusReport
 }
 

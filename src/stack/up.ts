@@ -18,6 +18,10 @@ export interface UpResult {
   reason: string
   alreadyRunning: boolean
   started: string[]
+  /** Running services restarted because what they run with changed (rendered files, environment, binary), and why. */
+  restarted: {service: string; reasons: string[]}[]
+  /** Running services stopped because iam.yaml no longer plans them. */
+  stopped: string[]
   status: StatusReport
   endpoints: Endpoint[]
   /** Path of the file holding the secrets (never their values), relative to the working directory. */
@@ -75,9 +79,8 @@ export async function up(projectDir: string, o: UpOptions = {}): Promise<UpOutco
   } finally {
     await o.progress?.end()
   }
-  if (started.alreadyRunning && rendered.some((f) => f.status === 'updated' || f.status === 'created')) {
-    notice('warn', 'iam.yaml changed since the stack started; the running services still use the old configuration (run `iam down && iam up` to apply it)')
-  }
+  for (const r of started.restarted ?? []) notice('info', `restarted ${r.service}: ${r.reasons.join(', ')}`)
+  for (const s of started.stopped ?? []) notice('info', `stopped ${s}: iam.yaml no longer needs it`)
   let seed: SeedReport | undefined
   if (o.seed) {
     if (started.status.healthy) {
@@ -91,6 +94,8 @@ export async function up(projectDir: string, o: UpOptions = {}): Promise<UpOutco
     reason: opened.selection.reason,
     alreadyRunning: started.alreadyRunning,
     started: started.started,
+    restarted: started.restarted ?? [],
+    stopped: started.stopped ?? [],
     status: started.status,
     endpoints: endpoints(config, {runtime: opened.selection.kind}),
     secretsFile: relative(process.cwd(), resolve(dir, '.env')) || '.env',

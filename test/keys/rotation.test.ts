@@ -59,7 +59,8 @@ describe('iam keys rotate / prune under traffic (real Kratos + Oathkeeper)', () 
     await mkdir(okDir, {recursive: true})
     const [proxyPort, apiPort, promPort] = [await getFreePort(), await getFreePort(), await getFreePort()]
     const issuer = `http://127.0.0.1:${proxyPort}/`
-    await writeFile(join(project, 'iam.yaml'), stringifyYaml({version: 1, project: 'rotation', tokens: {issuer, ttl: TOKEN_TTL, clockSkew: '1s', jwksRefresh: '1s'}}))
+    // The issuer follows the gateway's port (ports.oathkeeperProxy), as iam.yaml's addresses do.
+    await writeFile(join(project, 'iam.yaml'), stringifyYaml({version: 1, project: 'rotation', ports: {oathkeeperProxy: proxyPort}, tokens: {ttl: TOKEN_TTL, clockSkew: '1s', jwksRefresh: '1s'}}))
     const generated = await runIam(['keys', 'generate', '--dir', project, '--algorithm', 'RS256', '--json'])
     expect(generated.exitCode, generated.output).toBe(0)
     const firstKid = (generated.json as {kid: string}).kid

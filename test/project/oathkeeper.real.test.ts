@@ -18,6 +18,7 @@ import {LAYOUT, projectPath} from '../../src/project/layout.js'
 import {OATHKEEPER_JWKS_TTL_MS} from '../../src/templates/oathkeeper.js'
 import {renderProject} from '../../src/project/render.js'
 import {getFreePort, startOryFromConfig} from '../harness/index.js'
+import {freeProjectPorts} from '../harness/stack.js'
 
 const seen: (string | undefined)[] = []
 const upstream = createServer((req, res) => {
@@ -31,7 +32,7 @@ describe('rendered Oathkeeper config on the real Oathkeeper', () => {
     const dir = await mkdtemp(join(tmpdir(), 'iam-es256-'))
     const [proxyPort, apiPort, upstreamPort] = [await getFreePort(), await getFreePort(), await getFreePort()]
     await new Promise<void>((resolve) => upstream.listen(upstreamPort, '127.0.0.1', () => resolve()))
-    const config = defaultConfig('es', {ports: {oathkeeperProxy: proxyPort, oathkeeperApi: apiPort}})
+    const config = defaultConfig('es', {ports: {...(await freeProjectPorts()), oathkeeperProxy: proxyPort, oathkeeperApi: apiPort}})
     config.tokens.algorithm = 'ES256'
     config.routes = config.routes.map((r) => ({...r, upstream: `http://127.0.0.1:${upstreamPort}`}))
     await renderProject(dir, {config})
@@ -59,7 +60,7 @@ describe('rendered Oathkeeper config on the real Oathkeeper', () => {
   it('the compose variant of the config and rules loads and becomes ready', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'iam-okc-'))
     const [proxyPort, apiPort] = [await getFreePort(), await getFreePort()]
-    await renderProject(dir, {config: defaultConfig('okc', {ports: {oathkeeperProxy: proxyPort, oathkeeperApi: apiPort}})})
+    await renderProject(dir, {config: defaultConfig('okc', {ports: {...(await freeProjectPorts()), oathkeeperProxy: proxyPort, oathkeeperApi: apiPort}})})
     const handle = await startOryFromConfig({
       server: 'oathkeeper',
       configPath: projectPath(dir, LAYOUT.oathkeeperComposeConfig),

@@ -130,11 +130,24 @@ describe('compose runtime (stub engine)', () => {
     expect(marker).toMatchObject({kind: 'compose', engine: 'docker', project: 'demo'})
   })
 
-  it('up when everything is already healthy does not call `up` again', async () => {
+  it('up on a healthy stack still calls `up -d` (compose recreates changed containers); nothing recreated → already running', async () => {
     await scriptPs(ndjson(healthy()))
     const result = await runtime().start()
-    expect(result.alreadyRunning).toBe(true)
-    expect((await calls()).some((c) => c.includes('up'))).toBe(false)
+    expect(result).toMatchObject({alreadyRunning: true, started: [], restarted: []})
+    const ps = [...BASE, 'ps', '-a', '--format', 'json']
+    expect(await calls()).toEqual([ps, [...BASE, 'up', '-d'], ps, ps])
+  })
+
+  it('up on a healthy stack after an iam.yaml change: the containers compose recreated are reported as restarted', async () => {
+    await scriptPs(ndjson(healthy()))
+    env = {...env, STUB_UP_RECREATES: 'oathkeeper,kratos'}
+    const result = await runtime().start()
+    expect(result.alreadyRunning).toBe(false)
+    expect(result.started).toEqual(['oathkeeper', 'kratos'])
+    expect(result.restarted).toEqual([
+      {service: 'oathkeeper', reasons: ['its compose configuration changed (recreated by docker compose)']},
+      {service: 'kratos', reasons: ['its compose configuration changed (recreated by docker compose)']},
+    ])
   })
 
   it('a service that stays unhealthy: timeout error naming it with its log tail, and the stack is taken down', async () => {

@@ -61,7 +61,7 @@ export function nativeFixtures(): NativeFixtures {
       // (route matches, issuer, Kratos' URL, the catcher's SMTP URL) must follow from it.
       const doc = parseDocument(await readFile(join(dir, 'iam.yaml'), 'utf8'))
       for (const key of PORT_NAMES) doc.setIn(['ports', key], ports[key])
-      let text = doc.toString({lineWidth: 0})
+      let text = doc.toString({lineWidth: 0, flowCollectionPadding: false})
       for (const key of PORT_NAMES) {
         if (new RegExp(`[:/]${DEFAULT_PORTS[key]}\\b`).test(text)) throw new Error(`iam init wrote the default port of ${key} outside ports:`)
       }
