@@ -111,4 +111,23 @@ describe('iam up converges a running stack (real servers)', () => {
     expect(after['batch-auth']).toBe(before['batch-auth'])
     expect(result.status.healthy).toBe(true)
   })
+
+  it('a service that cannot start with the new configuration: the error names it, status is not healthy, the rest keep running; fixing it converges again', async () => {
+    const before = await pids(dir)
+    const kratosYml = join(dir, 'ory/kratos/kratos.yml')
+    await writeFile(kratosYml, `${await readFile(kratosYml, 'utf8')}\nserve: {public: {port: not-a-port}}\n`)
+    const failed = await runIam(['up'], {cwd: dir, timeoutMs: 180_000})
+    expect(failed.exitCode).toBe(1)
+    expect(failed.output).toContain('kratos did not become ready')
+    const status = await runIam(['status', '--json'], {cwd: dir})
+    expect(status.exitCode).toBe(1)
+    const report = status.json as {healthy: boolean; services: {name: string; state: string}[]}
+    expect(report.healthy).toBe(false)
+    expect(report.services.find((s) => s.name === 'kratos')?.state).toBe('stopped')
+    expect((await pids(dir)).keto).toBe(before.keto)
+    expect((await runIam(['render', '--force'], {cwd: dir})).exitCode).toBe(0)
+    const fixed = await up(dir)
+    expect(fixed.started).toEqual(['kratos'])
+    expect(fixed.status.healthy).toBe(true)
+  })
 })
