@@ -2,7 +2,7 @@
  * `iam export helm` as a function: renders the project's Kubernetes export (src/export/helm-render.ts) from iam.yaml
  * and writes only the files that changed, atomically; with `check` writes nothing and reports the drift.
  */
-import {join, resolve} from 'node:path'
+import {join, relative, resolve, sep} from 'node:path'
 
 import {usageError} from '../errors.js'
 import {LAYOUT} from '../project/layout.js'
@@ -42,14 +42,15 @@ export async function exportHelm(projectDir: string, request: HelmExportRequest)
     throw usageError('USAGE', `--namespace "${namespace}" is not a Kubernetes namespace name (a DNS label).`, {suggestion: 'Pass e.g. --namespace iam.'})
   }
   const pkg = await readPackageInfo()
+  const out = resolve(projectDir, request.out)
   const exported = renderHelmExport(resolveRenderRefs(config, env), {
     release,
     namespace,
     packageName: pkg.name,
     packageVersion: pkg.version,
     roleWebhookJsonnet: rendered.find((f) => f.path === LAYOUT.roleWebhookBody)?.content ?? '',
+    dir: relative(projectDir, out).split(sep).join('/') || '.',
   })
-  const out = resolve(projectDir, request.out)
   const files: HelmExportReport['files'] = []
   let drift = false
   for (const file of exported.files) {
