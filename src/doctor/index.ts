@@ -25,6 +25,7 @@ import {runtimePaths} from '../runtime/paths.js'
 import {selectRuntime, type RuntimeSelection} from '../runtime/select.js'
 import {planServices, plannedPorts} from '../plan/services.js'
 import {readTextIfExists} from '../util/fs.js'
+import {isAtomicTempName} from '../util/atomic-write.js'
 import {assertPortsFree} from '../util/ports.js'
 
 export type CheckStatus = 'ok' | 'warn' | 'fail'
@@ -232,7 +233,7 @@ async function checkStaleTemps(projectDir: string): Promise<DoctorCheck> {
   const found: string[] = []
   for (const dir of ['.', LAYOUT.oryDir, dirname(LAYOUT.jwks), dirname(LAYOUT.kratosConfig), dirname(LAYOUT.ketoConfig)]) {
     const entries = await readdir(projectPath(projectDir, dir)).catch(() => [] as string[])
-    for (const entry of entries) if (/^\..+\.tmp$/.test(entry)) found.push(join(dir, entry))
+    for (const entry of entries) if (isAtomicTempName(entry)) found.push(join(dir, entry))
   }
   if (found.length === 0) return {id, status: 'ok', message: 'no temp files of interrupted writes'}
   return {id, status: 'warn', message: `temp files of interrupted writes (they may hold keys or secrets): ${found.join(', ')}`, fix: `rm ${found.join(' ')} (the next write of the same file also removes them)`}

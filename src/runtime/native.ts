@@ -25,6 +25,7 @@ import {isRecordAlive, processStartTime, readPidRecords, removePidRecord, termin
 import {writeRuntimeMarker} from './marker.js'
 import {fingerprintChanges, fingerprintOf, startFiles, type Fingerprint} from './fingerprint.js'
 import {assertPortsFree} from '../util/ports.js'
+import {requestJson} from '../servers/http/index.js'
 import {embeddedServeArgs, isEmbeddedService, kratosDevMode, loopbackTarget, planServices, plannedPorts, type ServiceDef} from '../plan/services.js'
 import type {
   LogsOptions,
@@ -102,8 +103,9 @@ export class NativeRuntime implements Runtime {
     const binaries = await this.resolveBinaries(this.services, emit)
     // Converge: a running service whose command line, environment, binary or start-time files differ from what it
     // would start with now is restarted; one iam.yaml no longer plans is stopped; the rest are left alone.
+    const specsOf = new Map(this.services.map((s) => [s.name, this.processSpecs(s, binaries, secrets)] as const))
     const fingerprints = new Map<ServiceName, Fingerprint>()
-    for (const s of this.services) fingerprints.set(s.name, await this.fingerprint(s, this.processSpecs(s, binaries, secrets)))
+    for (const s of this.services) fingerprints.set(s.name, await this.fingerprint(s, specsOf.get(s.name)!))
     const restarts = new Map<ServiceName, string[]>()
     for (const s of this.services) {
       const record = alive.get(s.name)
@@ -112,8 +114,7 @@ export class NativeRuntime implements Runtime {
     }
     const unplanned = [...alive.values()].filter((r) => !this.services.some((s) => s.name === r.service))
     for (const record of unplanned) {
-      await terminate(record, DEFAULT_STOP_GRACE_MS)
-      await removePidRecord(this.paths.runDir, record.service)
+      await this.stopRecord(record, DEFAULT_STOP_GRACE_MS)
       emit({type: 'service', service: record.service, state: 'stopped', message: 'no longer in iam.yaml', elapsedMs: 0})
     }
     const stoppedUnplanned = unplanned.map((r) => r.service)
@@ -131,8 +132,7 @@ export class NativeRuntime implements Runtime {
     for (const s of [...toStart].reverse()) {
       const record = alive.get(s.name)
       if (!record) continue
-      await terminate(record, DEFAULT_STOP_GRACE_MS)
-      await removePidRecord(this.paths.runDir, s.name)
+      await this.stopRecord(record, DEFAULT_STOP_GRACE_MS)
       emit({type: 'service', service: s.name, state: 'stopped', message: `restarting: ${restarts.get(s.name)!.join(', ')}`, elapsedMs: Date.now() - t0})
     }
     await assertPortsFree(plannedPorts(toStart))
@@ -165,7 +165,7 @@ export class NativeRuntime implements Runtime {
         const fresh = (await fileSize(logFile)) > logStart ? lines : []
         return fresh.slice(-LOG_TAIL_LINES)
       }
-      const specs = this.processSpecs(def, binaries, secrets)
+      const specs = specsOf.get(def.name)!
       if (specs.migrate) {
         emit({type: 'service', service: def.name, state: 'migrating', elapsedMs: elapsed()})
         const result = await runToCompletion(specs.migrate, specs.cwd, this.env, logFile, timeoutMs, abort.signal)
@@ -226,6 +226,13 @@ export class NativeRuntime implements Runtime {
     return {alreadyRunning: false, started: toStart.map((s) => s.name), restarted, stopped: stoppedUnplanned, status: await this.status()}
   }
 
+  /** Stops a recorded service and forgets its pid record. */
+  private async stopRecord(record: PidRecord, graceMs: number): Promise<Awaited<ReturnType<typeof terminate>>> {
+    const result = await terminate(record, graceMs)
+    await removePidRecord(this.paths.runDir, record.service)
+    return result
+  }
+
   /** Hashes of what a service starts with (see fingerprint.ts): Oathkeeper's rules and keys reload without a restart. */
   private async fingerprint(def: ServiceDef, specs: {serve: ProcessSpec; cwd: string}): Promise<Fingerprint> {
     const files = def.server ? await startFiles(dirname(oryConfigPath(this.o.projectDir, def.server)), HOT_RELOADED) : []
@@ -245,18 +252,16 @@ export class NativeRuntime implements Runtime {
    * iam rendered, so that `iam up` returns with the new routes in force.
    */
   private async awaitRulesReload(emit: (e: RuntimeEvent) => void, timeoutMs: number): Promise<void> {
-    const def = this.services.find((s) => s.name === 'oathkeeper')
-    if (!def) return
+    const api = this.services.find((s) => s.name === 'oathkeeper')?.urls.api
+    if (api === undefined) return
     const rendered = await readFile(join(dirname(oryConfigPath(this.o.projectDir, 'oathkeeper')), 'rules.json'), 'utf8').catch(() => undefined)
     if (rendered === undefined) return
     const want = ruleDigest(JSON.parse(rendered) as unknown[])
     const deadline = Date.now() + Math.min(timeoutMs, 15_000)
-    let served: string | undefined
     while (Date.now() < deadline) {
       try {
-        const res = await fetch(`${def.urls.api}/rules?limit=500`, {signal: AbortSignal.timeout(2000)})
-        served = ruleDigest((await res.json()) as unknown[])
-        if (served === want) {
+        const res = await requestJson(api, {method: 'GET', path: '/rules?limit=500', timeoutMs: 2000, what: 'Oathkeeper'})
+        if (Array.isArray(res.body) && ruleDigest(res.body) === want) {
           emit({type: 'info', message: 'oathkeeper serves the rendered access rules'})
           return
         }
@@ -276,8 +281,7 @@ export class NativeRuntime implements Runtime {
     const stopped: ServiceName[] = []
     // Oathkeeper first (stop taking traffic), then the rest, in parallel within the grace period.
     for (const record of records) {
-      const result = await terminate(record, graceMs)
-      await removePidRecord(this.paths.runDir, record.service)
+      const result = await this.stopRecord(record, graceMs)
       if (result !== 'not-running') stopped.push(record.service)
       o.onEvent?.({type: 'service', service: record.service, state: 'stopped', message: result, elapsedMs: 0})
     }

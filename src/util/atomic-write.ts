@@ -10,6 +10,11 @@ export interface AtomicWriteOptions {
 /** `.<name>.<pid>-<random>.tmp`: the writer's pid in the name lets a later run tell a crashed writer's leftover. */
 const TEMP_NAME = /^\.(.+)\.(\d+)-[0-9a-f]{12}\.tmp$/
 
+/** True for a temp file name writeFileAtomic uses (`iam doctor` looks for leftovers with it). */
+export function isAtomicTempName(name: string): boolean {
+  return TEMP_NAME.test(name)
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)

@@ -4,11 +4,10 @@ import type {AddressInfo} from 'node:net'
 import {simpleParser, type AddressObject} from 'mailparser'
 import {SMTPServer, type SMTPServerDataStream, type SMTPServerSession} from 'smtp-server'
 
+import {LOOPBACK_HOSTS} from '../../config/addresses.js'
 import {badRequest, createLogger, HttpError, MetricsRegistry, sendJson, sendText, startHttpServer, type Logger} from '../http/index.js'
 import {renderInbox} from './page.js'
 import {findCode, MailStore, type CaughtMail} from './store.js'
-
-const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]']
 
 export interface MailCatcherOptions {
   host: string
@@ -162,7 +161,7 @@ export async function startMailCatcher(o: MailCatcherOptions): Promise<MailCatch
       shutdownTimeoutMs: o.shutdownTimeoutMs,
       // A browser on this machine can reach the inbox: only loopback names (no DNS rebinding) and no deletions from
       // pages of other origins.
-      allowedHosts: [...LOOPBACK_NAMES, ...(o.host === '0.0.0.0' || o.host === '::' ? [] : [o.host.includes(':') ? `[${o.host}]` : o.host])],
+      allowedHosts: [...LOOPBACK_HOSTS, ...(o.host === '0.0.0.0' || o.host === '::' ? [] : [o.host.includes(':') ? `[${o.host}]` : o.host])],
       sameOriginWrites: true,
       routes: {
         '/': {GET: (_req, res) => sendText(res, 200, renderInbox(store.list().map(view), {smtpPort}), 'text/html; charset=utf-8')},
