@@ -10,12 +10,13 @@ import {execa} from 'execa'
 import {parse as parseYaml} from 'yaml'
 
 import {isLoopbackUrl} from '../config/addresses.js'
-import {hasEnvRefs, resolveEnvRefs} from '../config/env.js'
+import {hasEnvRefs} from '../config/env.js'
 import {loadConfig} from '../config/load.js'
 import {usesMailCatcher} from '../config/mail.js'
 import type {IamConfig} from '../config/model.js'
 import {kratosDevMode} from '../plan/services.js'
 import {LAYOUT, projectPath, SECRET_NAMES} from '../project/layout.js'
+import {projectEnv, resolveRenderRefs} from '../project/render.js'
 import {readSecrets} from '../project/secrets.js'
 import {readTextIfExists} from '../util/fs.js'
 import type {DoctorCheck, DoctorReport} from './index.js'
@@ -275,19 +276,12 @@ const FILES = [LAYOUT.kratosConfig, LAYOUT.ketoConfig, LAYOUT.oathkeeperConfig, 
 
 export async function runProductionDoctor(o: {projectDir: string; env?: NodeJS.ProcessEnv}): Promise<DoctorReport & {checks: ProductionCheck[]}> {
   const projectDir = resolve(o.projectDir)
-  const env = o.env ?? process.env
-  const {config} = await loadConfig(projectDir, {env})
+  const env = o.env ?? (await projectEnv(projectDir))
+  // URLs given as ${VAR} are checked as they will be used (resolved as `iam render` resolves them).
+  const resolved = resolveRenderRefs((await loadConfig(projectDir, {env})).config, env)
   const files: Partial<Record<string, string>> = {}
   for (const file of FILES) files[file] = await readTextIfExists(projectPath(projectDir, file))
   const secrets = await readSecrets(projectDir).catch(() => ({}) as Record<string, string>)
-  // URLs given as ${VAR} are checked as they will be used.
-  const resolve$ = (v: string): string => (hasEnvRefs(v) ? resolveEnvRefs(v, {...secrets, ...env}) : v)
-  const resolved: IamConfig = {
-    ...config,
-    gateway: {publicUrl: resolve$(config.gateway.publicUrl)},
-    kratos: {...config.kratos, publicUrl: resolve$(config.kratos.publicUrl), uiUrl: resolve$(config.kratos.uiUrl), allowedReturnUrls: config.kratos.allowedReturnUrls.map(resolve$)},
-    tokens: {...config.tokens, issuer: resolve$(config.tokens.issuer)},
-  }
   const projectInTemp = !relative(resolve(tmpdir()), projectDir).startsWith('..')
   const checks = productionChecks({config: resolved, files, secrets: secrets as Record<string, string>, ...(await gitFacts(projectDir)), projectInTemp})
   return {projectDir, checks, ok: checks.every((c) => c.status !== 'fail')}
