@@ -157,9 +157,9 @@ export async function ensureIdentity(deps: Deps, spec: IdentitySpec, o: {existin
  */
 async function reconcilePassword(deps: Deps, id: string, email: string, password: string, update: boolean): Promise<'same' | 'updated'> {
   if (!deps.kratosPublic) throw new Error('ensureIdentity: comparing a password needs deps.kratosPublic')
-  const login = await deps.kratosPublic.passwordLogin(email, password)
+  const login = await deps.kratosPublic.login({method: 'password', identifier: email, password})
   if (login.result === 'ok') {
-    if (login.sessionId) await deps.kratos.revokeSession(login.sessionId).catch(() => undefined)
+    await deps.kratos.revokeSession(login.session.id).catch(() => undefined)
     return 'same'
   }
   if (update) {

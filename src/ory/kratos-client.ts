@@ -1,8 +1,8 @@
-import type {Dispatcher} from 'undici'
+import {getSetCookies, Headers, type Dispatcher} from 'undici'
 
 import {ExitCode, IamError} from '../errors.js'
 import {errorReason} from '../servers/http/index.js'
-import {OryHttp} from './request.js'
+import {OryHttp, type OryResponse} from './request.js'
 
 export const KRATOS_DEFAULT_ADMIN_URL = 'http://127.0.0.1:4434'
 /** The admin port answers `/health/ready` with a 307 to this path (Kratos v1 serves admin routes under /admin). */
@@ -169,10 +169,45 @@ export class KratosAdminClient {
 
 export const KRATOS_DEFAULT_PUBLIC_URL = 'http://127.0.0.1:4433'
 
-/** Kratos' answer to a password login: `invalid-credentials` is its "the provided credentials are invalid" (4000006). */
-type PasswordLogin = {result: 'ok'; sessionId?: string} | {result: 'invalid-credentials'} | {result: 'refused'; reason: string}
+/** How a self-service login proves who the user is: a password, or a one-time code Kratos mails (read by `code()`). */
+export type LoginCredentials = {method: 'password'; identifier: string; password: string} | {method: 'code'; identifier: string; code: () => Promise<string>}
 
-/** The part of Kratos' public API iam uses outside smoke: a password login through the API flow. */
+/** A Kratos session as iam shows it: never the token or cookie itself. */
+export interface SessionView {
+  id: string
+  active: boolean
+  expiresAt?: string
+  authenticatedAt?: string
+  /** How the user signed in (`password`, `code`, …) and the assurance level reached. */
+  methods: string[]
+  aal?: string
+  identity: {id: string; traits: Record<string, unknown>; metadataPublic: Record<string, unknown> | null}
+}
+
+/** A cookie Kratos set on a browser flow (the session cookie among them). */
+export interface FlowCookie {
+  name: string
+  value: string
+  path: string
+  secure: boolean
+  httpOnly: boolean
+  /** Seconds since the epoch; 0 for a cookie that ends with the browser session. */
+  expires: number
+}
+
+/**
+ * Kratos' answer to a login: `invalid-credentials` is its "the provided credentials are invalid" (4000006) or "the
+ * login code is invalid or has already been used" (4010008). An `api` flow answers a session token, a `browser` flow
+ * the cookies it set (the session cookie among them).
+ */
+export type LoginOutcome =
+  | {result: 'ok'; session: SessionView; sessionToken?: string; cookies?: FlowCookie[]}
+  | {result: 'invalid-credentials'}
+  | {result: 'refused'; reason: string}
+
+const INVALID_CREDENTIALS_IDS = [4000006, 4010008]
+
+/** The part of Kratos' public API iam uses outside smoke: self-service login (API and browser flows) and whoami. */
 export class KratosPublicClient {
   private readonly http: OryHttp
 
@@ -180,22 +215,105 @@ export class KratosPublicClient {
     this.http = new OryHttp({api: 'kratos-public', baseUrl: options.publicUrl ?? KRATOS_DEFAULT_PUBLIC_URL, timeoutMs: options.timeoutMs})
   }
 
-  /** Logs in with identifier and password (`GET /self-service/login/api`, then `POST /self-service/login?flow=`). */
-  async passwordLogin(identifier: string, password: string): Promise<PasswordLogin> {
-    const flow = await this.http.call('GET', '/self-service/login/api')
+  /**
+   * Logs in through a self-service login flow (`GET /self-service/login/<api|browser>`, then `POST
+   * /self-service/login?flow=`). A browser flow carries Kratos' CSRF cookie and token like a browser would; a code login
+   * first asks Kratos to send the code, then submits what `credentials.code()` read.
+   */
+  async login(credentials: LoginCredentials, o: {flow: 'api' | 'browser'} = {flow: 'api'}): Promise<LoginOutcome> {
+    const jar = new Map<string, FlowCookie>()
+    const headers = (): Record<string, string> => (jar.size === 0 ? {} : {cookie: [...jar.values()].map((c) => `${c.name}=${c.value}`).join('; ')})
+    const keep = (res: OryResponse): void => {
+      for (const cookie of flowCookies(res.headers)) jar.set(cookie.name, cookie)
+    }
+    const flow = await this.http.call('GET', `/self-service/login/${o.flow}`)
+    keep(flow)
     const flowId = (flow.body as {id?: unknown} | undefined)?.id
     if (flow.status !== 200 || typeof flowId !== 'string') return {result: 'refused', reason: `status ${flow.status} to starting a login flow${describe(flow.body)}`}
-    const res = await this.http.call('POST', '/self-service/login', {query: {flow: flowId}, json: {method: 'password', identifier, password}})
-    if (res.status === 200) {
-      const sessionId = (res.body as {session?: {id?: unknown}} | undefined)?.session?.id
-      return {result: 'ok', ...(typeof sessionId === 'string' ? {sessionId} : {})}
+    const csrf = o.flow === 'browser' ? {csrf_token: csrfToken(flow.body)} : {}
+    const submit = async (json: Record<string, unknown>): Promise<OryResponse> => {
+      const res = await this.http.call('POST', '/self-service/login', {query: {flow: flowId}, json: {...json, ...csrf}, headers: headers()})
+      keep(res)
+      return res
     }
-    if (res.status === 400 && messageIds(res.body).includes(4000006)) return {result: 'invalid-credentials'}
-    return {result: 'refused', reason: `status ${res.status}${describe(res.body)}`}
+    let res: OryResponse
+    if (credentials.method === 'password') {
+      res = await submit({method: 'password', identifier: credentials.identifier, password: credentials.password})
+    } else {
+      // Kratos answers the first step with the flow again (status 400, state sent_email) once the code is on its way.
+      const sent = await submit({method: 'code', identifier: credentials.identifier})
+      const state = (sent.body as {state?: unknown} | undefined)?.state
+      if (state !== 'sent_email') return refusedOrInvalid(sent)
+      res = await submit({method: 'code', identifier: credentials.identifier, code: await credentials.code()})
+    }
+    if (res.status !== 200) return refusedOrInvalid(res)
+    const body = res.body as {session?: unknown; session_token?: unknown}
+    const session = sessionView(body.session)
+    if (!session) return {result: 'refused', reason: 'Kratos answered the login without a session'}
+    if (o.flow === 'api') return {result: 'ok', session, ...(typeof body.session_token === 'string' ? {sessionToken: body.session_token} : {})}
+    return {result: 'ok', session, cookies: [...jar.values()]}
+  }
+
+  /** The session behind a token or a Cookie header (`GET /sessions/whoami`); undefined when Kratos does not know it. */
+  async whoami(credential: {sessionToken: string} | {cookie: string}): Promise<SessionView | undefined> {
+    const headers: Record<string, string> = 'sessionToken' in credential ? {'x-session-token': credential.sessionToken} : {cookie: credential.cookie}
+    const res = await this.http.call('GET', '/sessions/whoami', {headers})
+    if (res.status === 401 || res.status === 403) return undefined
+    if (res.status !== 200) throw this.http.httpError(res, 'asking for the session (whoami)')
+    const session = sessionView(res.body)
+    if (!session) throw new IamError('ORY_BAD_RESPONSE', 'Kratos answered whoami with something that is not a session.', {exitCode: ExitCode.Environment})
+    return session
   }
 
   async close(): Promise<void> {
     await this.http.close()
+  }
+}
+
+function refusedOrInvalid(res: OryResponse): LoginOutcome {
+  if (res.status === 400 && messageIds(res.body).some((id) => INVALID_CREDENTIALS_IDS.includes(id))) return {result: 'invalid-credentials'}
+  return {result: 'refused', reason: `status ${res.status}${describe(res.body)}`}
+}
+
+function csrfToken(flow: unknown): string {
+  const nodes = (flow as {ui?: {nodes?: {attributes?: {name?: unknown; value?: unknown}}[]}} | undefined)?.ui?.nodes ?? []
+  const value = nodes.find((n) => n.attributes?.name === 'csrf_token')?.attributes?.value
+  return typeof value === 'string' ? value : ''
+}
+
+/** The cookies of a response's Set-Cookie headers (undici's parser). */
+function flowCookies(headers: OryResponse['headers']): FlowCookie[] {
+  const raw = headers['set-cookie']
+  if (raw === undefined) return []
+  const h = new Headers()
+  for (const line of Array.isArray(raw) ? raw : [raw]) h.append('set-cookie', line)
+  const now = Math.floor(Date.now() / 1000)
+  return getSetCookies(h).map((c) => ({
+    name: c.name,
+    value: c.value,
+    path: c.path ?? '/',
+    secure: c.secure ?? false,
+    httpOnly: c.httpOnly ?? false,
+    expires: c.maxAge !== undefined ? now + c.maxAge : c.expires ? Math.floor(new Date(c.expires).getTime() / 1000) : 0,
+  }))
+}
+
+function sessionView(value: unknown): SessionView | undefined {
+  const s = value as {id?: unknown; active?: unknown; expires_at?: unknown; authenticated_at?: unknown; authenticator_assurance_level?: unknown; authentication_methods?: {method?: unknown}[]; identity?: {id?: unknown; traits?: unknown; metadata_public?: unknown}} | undefined
+  if (!s || typeof s.id !== 'string' || typeof s.identity?.id !== 'string') return undefined
+  const meta = s.identity.metadata_public
+  return {
+    id: s.id,
+    active: s.active === true,
+    ...(typeof s.expires_at === 'string' ? {expiresAt: s.expires_at} : {}),
+    ...(typeof s.authenticated_at === 'string' ? {authenticatedAt: s.authenticated_at} : {}),
+    methods: (s.authentication_methods ?? []).map((m) => m.method).filter((m): m is string => typeof m === 'string'),
+    ...(typeof s.authenticator_assurance_level === 'string' ? {aal: s.authenticator_assurance_level} : {}),
+    identity: {
+      id: s.identity.id,
+      traits: s.identity.traits && typeof s.identity.traits === 'object' ? (s.identity.traits as Record<string, unknown>) : {},
+      metadataPublic: meta && typeof meta === 'object' && !Array.isArray(meta) ? (meta as Record<string, unknown>) : null,
+    },
   }
 }
 

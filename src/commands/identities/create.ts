@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {usageError} from '../../errors.js'
 import {oryFlags} from '../../cli/flags.js'
+import {readPassword} from '../../cli/secret-input.js'
 import {withOry} from '../../admin/context.js'
 import {ensureIdentity, validateIdentitySpec, type IdentityOutcome} from '../../admin/identities.js'
 
@@ -56,19 +57,6 @@ out of the shell history.`
 
   private async password(): Promise<string | undefined> {
     if (this.flags.password !== undefined) return this.flags.password
-    const envName = this.flags['password-env']
-    if (envName !== undefined) {
-      const value = process.env[envName]
-      if (!value) throw usageError('PASSWORD_ENV_MISSING', `The environment variable ${envName} is not set.`)
-      return value
-    }
-    if (this.flags['password-stdin']) {
-      const chunks: Buffer[] = []
-      for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-      const line = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? ''
-      if (!line) throw usageError('PASSWORD_EMPTY', 'stdin held no password.')
-      return line
-    }
-    return undefined
+    return readPassword({...(this.flags['password-env'] === undefined ? {} : {envName: this.flags['password-env']}), stdin: this.flags['password-stdin']})
   }
 }
