@@ -95,7 +95,6 @@ interface Session {
 interface Ctx {
   config: IamConfig
   clients: OryClients
-  kratosPublic: OryHttp
   oathkeeperApi: OryHttp
   verifier: Verifier
   run: string
@@ -187,7 +186,6 @@ async function runChecks(o: SmokeOptions): Promise<SmokeReport> {
   const ctx: Ctx = {
     config,
     clients,
-    kratosPublic: new OryHttp({api: 'kratos-public', baseUrl: local(config.ports.kratosPublic), timeoutMs}),
     oathkeeperApi: new OryHttp({api: 'oathkeeper-api', baseUrl: local(config.ports.oathkeeperApi), timeoutMs}),
     verifier: createVerifier({jwksUrl, issuer: config.tokens.issuer, audience: config.routes.map((r) => r.audience), clockSkew: config.tokens.clockSkewMs}),
     run: randomBytes(4).toString('hex'),
@@ -223,7 +221,7 @@ async function runChecks(o: SmokeOptions): Promise<SmokeReport> {
       await ctx.clients.kratos.deleteIdentity(session.identityId)
       return `identity ${session.identityId} deleted`
     })
-    await Promise.all([clients.close(), ctx.kratosPublic.close(), ctx.oathkeeperApi.close(), stubs?.close()])
+    await Promise.all([clients.close(), ctx.oathkeeperApi.close(), stubs?.close()])
   }
   return report()
 }
@@ -247,13 +245,6 @@ function loginMethod(config: IamConfig, hasMailCatcher: boolean): 'password' | '
   return undefined
 }
 
-async function startLoginFlow(ctx: Ctx): Promise<string> {
-  const flow = await ctx.kratosPublic.call('GET', '/self-service/login/api')
-  const flowId = (flow.body as {id?: string} | undefined)?.id
-  if (flow.status !== 200 || !flowId) throw new StepFailure(`Kratos did not start a login flow (${flow.status}${reason(flow.body)})`)
-  return flowId
-}
-
 async function createSession(ctx: Ctx, method: 'password' | 'code'): Promise<Session> {
   const email = `iam-smoke-${ctx.run}@example.com`
   const password = method === 'password' ? `${randomBytes(18).toString('base64url')}-9aA` : undefined
@@ -261,24 +252,13 @@ async function createSession(ctx: Ctx, method: 'password' | 'code'): Promise<Ses
   if (created.conflict) throw new StepFailure(`Kratos refused the throwaway identity ${email}: ${created.reason ?? 'conflict'}`)
   const identityId = created.identity.id
   try {
-    const flowId = await startLoginFlow(ctx)
-    let body: Record<string, string>
-    if (password) body = {method: 'password', identifier: email, password}
-    else {
-      const sent = await ctx.kratosPublic.call('POST', '/self-service/login', {query: {flow: flowId}, json: {method: 'code', identifier: email}})
-      // An API flow answers the first step with 400 and the flow, now waiting for the code.
-      if ((sent.body as {state?: string} | undefined)?.state !== 'sent_email') {
-        throw new StepFailure(`Kratos did not send a login code (${sent.status}${reason(sent.body)})`, '`iam logs kratos` says why.')
-      }
-      // An IamError (no catcher, no code in time) becomes the step's message and fix.
-      const mail = await ctx.inbox.waitForCode(email, {waitMs: Math.max(ctx.timeoutMs, 15_000)})
-      body = {method: 'code', identifier: email, code: mail.code}
-    }
-    const login = await ctx.kratosPublic.call('POST', '/self-service/login', {query: {flow: flowId}, json: body})
-    const token = (login.body as {session_token?: string} | undefined)?.session_token
-    if (login.status !== 200 || !token) {
+    // An IamError (no catcher, no code in time) becomes the step's message and fix.
+    const readCode = async (): Promise<string> => (await ctx.inbox.waitForCode(email, {waitMs: Math.max(ctx.timeoutMs, 15_000)})).code
+    const login = await ctx.clients.kratosPublic.login(password ? {method: 'password', identifier: email, password} : {method: 'code', identifier: email, code: readCode})
+    const token = login.result === 'ok' ? login.sessionToken : undefined
+    if (!token) {
       throw new StepFailure(
-        `the login was refused (${login.status}${reason(login.body)})`,
+        `the ${method} login was refused (${login.result === 'refused' ? login.reason : login.result})`,
         ctx.config.roles.enabled ? 'The role webhook runs on every login: `iam logs role-webhook` and `iam logs kratos` say why.' : '`iam logs kratos` says why.',
       )
     }
