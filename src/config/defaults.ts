@@ -22,6 +22,7 @@ export const DEFAULT_PORTS: Readonly<PortsConfig> = Object.freeze({
   roleWebhook: 4471,
   mailUi: 4436,
   mailSmtp: 1025,
+  postgres: 4432,
 })
 
 /** Where the example routes forward to: the user's own application. */
@@ -64,6 +65,7 @@ export function defaultConfig(project: string, basis: DefaultBasis = {}): IamCon
     oryVersion: ORY_VERSION,
     runtime: 'auto',
     ports,
+    database: {engine: 'sqlite'},
     gateway: {publicUrl: addresses.gatewayUrl},
     kratos: {
       publicUrl: addresses.kratosPublicUrl,

@@ -25,6 +25,17 @@ export interface PortsConfig {
   roleWebhook: number // 4471
   mailUi: number // 4436 (mail catcher web UI)
   mailSmtp: number // 1025 (mail catcher SMTP)
+  postgres: number // 4432 (the PostgreSQL server iam runs with `database: postgres`; loopback)
+}
+
+/**
+ * Where the Ory servers keep their data (see config/database.ts). `sqlite`: a file per server. `postgres` without
+ * `urls`: a PostgreSQL server iam runs. `postgres` with `urls`: the user's own server, one database per Ory server
+ * (URLs may be ${VAR}; kept verbatim here, resolved at the point of use).
+ */
+export interface DatabaseConfig {
+  engine: 'sqlite' | 'postgres'
+  urls?: {kratos: string; keto: string}
 }
 
 /** The gateway (Oathkeeper's proxy): the one entry point of the user's traffic. */
@@ -155,6 +166,7 @@ export interface IamConfig {
   oryVersion: string
   runtime: RuntimePreference
   ports: PortsConfig
+  database: DatabaseConfig
   gateway: GatewayConfig
   kratos: KratosConfig
   keto: KetoConfig

@@ -1,7 +1,7 @@
 import {isMatchPath, matchUrl} from './addresses.js'
 import {parseDuration} from './duration.js'
 import {defaultConfig, DEFAULT_RELATION_SUBJECTS} from './defaults.js'
-import type {IamConfig, NamespaceConfig, PortsConfig, RolesConfig, RouteConfig, RuntimePreference, SeedIdentity, TokenAlgorithm} from './model.js'
+import type {DatabaseConfig, IamConfig, NamespaceConfig, PortsConfig, RolesConfig, RouteConfig, RuntimePreference, SeedIdentity, TokenAlgorithm} from './model.js'
 
 /** iam.yaml as written (after schema validation): every key optional except the required ones; durations as text. */
 export interface RawConfig {
@@ -10,6 +10,7 @@ export interface RawConfig {
   oryVersion?: string
   runtime?: RuntimePreference
   ports?: Partial<PortsConfig>
+  database?: 'sqlite' | 'postgres' | {engine: 'postgres'; urls: {kratos: string; keto: string}}
   gateway?: {publicUrl?: string}
   kratos?: {
     publicUrl?: string
@@ -58,6 +59,12 @@ function route(r: RouteConfig, gatewayUrl: string): RouteConfig {
   }
 }
 
+function database(raw: RawConfig['database']): DatabaseConfig {
+  if (raw === undefined || raw === 'sqlite') return {engine: 'sqlite'}
+  if (raw === 'postgres') return {engine: 'postgres'}
+  return {engine: 'postgres', urls: {kratos: raw.urls.kratos, keto: raw.urls.keto}}
+}
+
 /** The resolved model: absent keys from defaultConfig (routes and seed empty when absent), durations in ms. */
 export function toModel(raw: RawConfig): IamConfig {
   const d = defaultConfig(raw.project, {ports: raw.ports, uiUrl: raw.kratos?.uiUrl, gatewayUrl: raw.gateway?.publicUrl})
@@ -69,6 +76,7 @@ export function toModel(raw: RawConfig): IamConfig {
     oryVersion: raw.oryVersion ?? d.oryVersion,
     runtime: raw.runtime ?? d.runtime,
     ports: d.ports,
+    database: database(raw.database),
     gateway: {...d.gateway},
     kratos: {
       publicUrl: k.publicUrl ?? d.kratos.publicUrl,

@@ -51,7 +51,28 @@ export const iamConfigJsonSchema = {
         roleWebhook: port('Embedded role webhook.'),
         mailUi: port('Mail catcher web UI.'),
         mailSmtp: port('Mail catcher SMTP.'),
+        postgres: port('The PostgreSQL server iam runs with `database: postgres` (loopback).'),
       }),
+      database: {
+        description:
+          'Where Kratos and Keto keep their data. sqlite (default): a file per server under .iam/data. postgres: a PostgreSQL server iam runs (initdb into its own folder, loopback, password in .env). {engine: postgres, urls: {kratos, keto}}: your own server, one database per Ory server, URLs usually ${VAR}; iam never creates or drops anything there.',
+        oneOf: [
+          {enum: ['sqlite', 'postgres']},
+          object(
+            {
+              engine: {const: 'postgres'},
+              urls: object(
+                {
+                  kratos: str("Kratos' database, e.g. ${KRATOS_DSN} = postgres://user:password@host:5432/kratos?sslmode=require."),
+                  keto: str("Keto's database, e.g. ${KETO_DSN}."),
+                },
+                {required: ['kratos', 'keto']},
+              ),
+            },
+            {required: ['engine', 'urls']},
+          ),
+        ],
+      },
       gateway: object({
         publicUrl: str("The gateway's public base URL as clients address it (default http://127.0.0.1:<ports.oathkeeperProxy>); route matches and the default issuer follow it."),
       }),

@@ -20,6 +20,7 @@ export function configToYamlData(config: IamConfig): Record<string, unknown> {
     oryVersion: config.oryVersion,
     runtime: config.runtime,
     ports: {...config.ports},
+    database: config.database.urls ? {engine: config.database.engine, urls: {...config.database.urls}} : config.database.engine,
     gateway: config.gateway.publicUrl === fromPorts.gatewayUrl ? {} : {publicUrl: config.gateway.publicUrl},
     kratos: {
       ...(publicUrl === derived.kratosPublicUrl ? {} : {publicUrl}),
@@ -76,7 +77,7 @@ function routeData(route: RouteConfig, gatewayUrl: string): Record<string, unkno
 const HEADER = `iam.yaml: the one file this project's Ory stack (Kratos, Keto, Oathkeeper) is rendered from.
 Edit it, then run \`iam render\` (\`iam up\` renders too when this file changed).
 Durations: 500ms, 5s, 10m, 1h. \${VAR} references are allowed in URL and secret fields (kratos URLs,
-tokens.issuer, routes[].upstream, seed passwords); they are resolved from the environment and .env
+tokens.issuer, routes[].upstream, seed passwords, database URLs); they are resolved from the environment and .env
 where used. Secrets are never written here: they live in .env (mode 0600, gitignored).`
 
 const SECTION: Record<string, string> = {
@@ -86,6 +87,10 @@ const SECTION: Record<string, string> = {
   runtime: 'auto: docker compose when a Docker engine answers, native processes otherwise; compose | native force one.',
   ports: `Loopback ports of every service; each must be unique. Every address that is not set below follows from
 these (route matches, the issuer, Kratos' public URL, the catcher's SMTP URL), so moving a port moves them all.`,
+  database: `Where Kratos and Keto keep their data. sqlite: a file per server under .iam/data (the default).
+postgres: a PostgreSQL server iam runs from this machine's binaries (package postgresql; loopback on ports.postgres,
+password in .env; data kept by \`iam down\`, deleted by \`iam down --volumes\`). Your own server, one database each:
+  database: {engine: postgres, urls: {kratos: "\${KRATOS_DSN}", keto: "\${KETO_DSN}"}}`,
   gateway: `The gateway (Oathkeeper's proxy), where clients send their traffic. publicUrl: how clients address it,
 default http://127.0.0.1:<ports.oathkeeperProxy>; set it for a real domain (e.g. https://api.example.com).
 Route matches are paths below it and tokens.issuer defaults to it.`,
@@ -128,6 +133,7 @@ const INLINE: Record<string, Record<string, string>> = {
     roleWebhook: 'embedded role webhook',
     mailUi: 'mail catcher web UI',
     mailSmtp: 'mail catcher SMTP',
+    postgres: 'PostgreSQL, with database: postgres',
   },
   kratos: {
     publicUrl: 'as browsers and the gateway see it',

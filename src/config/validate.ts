@@ -22,6 +22,8 @@ export const ENV_REF_FIELDS = [
   'tokens.issuer',
   'routes[*].upstream',
   'seed.identities[*].password',
+  'database.urls.kratos',
+  'database.urls.keto',
 ] as const
 
 const KRATOS_MIN_PASSWORD = 8
@@ -125,6 +127,7 @@ function urlIssues(config: IamConfig, issues: RawIssue[]): void {
     issues.push({path: ['kratos', 'fromAddress'], message: `${JSON.stringify(config.kratos.fromAddress)} is not an email address`})
   }
   config.routes.forEach((r, i) => checkUrl(r.upstream, ['routes', i, 'upstream'], HTTP, issues))
+  for (const [server, dsn] of Object.entries(config.database.urls ?? {})) checkUrl(dsn, ['database', 'urls', server], ['postgres:', 'postgresql:'], issues)
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000

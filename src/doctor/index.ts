@@ -18,7 +18,7 @@ import {ORY_SERVERS, ORY_SPECS} from '../ory/servers.js'
 import {binaryVersion, describeReported} from '../install/installed.js'
 import {LAYOUT, projectPath} from '../project/layout.js'
 import {renderProject} from '../project/render.js'
-import {ensureSecrets} from '../project/secrets.js'
+import {ensureSecrets, secretNames} from '../project/secrets.js'
 import {readRuntimeMarker} from '../runtime/marker.js'
 import {openRuntime} from '../runtime/open.js'
 import {runtimePaths} from '../runtime/paths.js'
@@ -147,7 +147,7 @@ async function checkProject(projectDir: string, config: IamConfig, env: NodeJS.P
   }
 
   checks.push(await checkPrivateFile('project.secrets', projectPath(projectDir, LAYOUT.secrets), LAYOUT.secrets))
-  const secrets = await ensureSecrets(projectDir, {check: true}).catch(() => undefined)
+  const secrets = await ensureSecrets(projectDir, {check: true, names: secretNames(config)}).catch(() => undefined)
   if (secrets && secrets.generated.length > 0) {
     checks.push({id: 'project.secrets.complete', status: 'warn', message: `${LAYOUT.secrets} lacks ${secrets.generated.join(', ')}`, fix: '`iam render` (or `iam up`) generates the missing secrets.'})
   }

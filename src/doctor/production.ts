@@ -10,14 +10,15 @@ import {execa} from 'execa'
 import {parse as parseYaml} from 'yaml'
 
 import {isLoopbackUrl} from '../config/addresses.js'
-import {hasEnvRefs} from '../config/env.js'
+import {describePostgresUrl, isExternalPostgres, isManagedPostgres} from '../config/database.js'
+import {hasEnvRefs, resolveEnvRefs} from '../config/env.js'
 import {loadConfig} from '../config/load.js'
 import {usesMailCatcher} from '../config/mail.js'
 import type {IamConfig} from '../config/model.js'
 import {kratosDevMode} from '../plan/services.js'
-import {LAYOUT, projectPath, SECRET_NAMES} from '../project/layout.js'
+import {LAYOUT, projectPath} from '../project/layout.js'
 import {projectEnv, resolveRenderRefs} from '../project/render.js'
-import {readSecrets} from '../project/secrets.js'
+import {readSecrets, secretNames} from '../project/secrets.js'
 import {readTextIfExists} from '../util/fs.js'
 import type {DoctorCheck, DoctorReport} from './index.js'
 
@@ -76,7 +77,7 @@ export function productionChecks(input: ProductionInput): ProductionCheck[] {
     ...smtpChecks(input.config),
     ...secretChecks(input),
     ...gitChecks(input),
-    databaseCheck(input),
+    ...[databaseCheck(input)].flat(),
   ]
 }
 
@@ -226,7 +227,7 @@ function smtpChecks(config: IamConfig): ProductionCheck[] {
 
 function secretChecks(input: ProductionInput): ProductionCheck[] {
   const found: ProductionCheck[] = []
-  const names = SECRET_NAMES.filter((n) => n !== 'ROLE_WEBHOOK_SECRET' || input.config.roles.enabled)
+  const names = secretNames(input.config).filter((n) => n !== 'ROLE_WEBHOOK_SECRET' || input.config.roles.enabled)
   const seen = new Map<string, string>()
   for (const name of names) {
     const value = input.secrets[name]
@@ -250,7 +251,21 @@ function gitChecks(input: ProductionInput): ProductionCheck[] {
   return found.length > 0 ? found : [ok('production.git', 'no .env or private key tracked by git or in its history')]
 }
 
-function databaseCheck(input: ProductionInput): ProductionCheck {
+function databaseCheck(input: ProductionInput): ProductionCheck | ProductionCheck[] {
+  const {database} = input.config
+  if (isExternalPostgres(database)) {
+    const found: ProductionCheck[] = []
+    for (const [server, url] of Object.entries(database.urls)) {
+      const parsed = URL.canParse(url) ? new URL(url) : undefined
+      if (parsed && !isLoopbackUrl(url) && /^(disable|allow|prefer)$/.test(parsed.searchParams.get('sslmode') ?? 'prefer')) {
+        found.push({id: 'production.database', status: 'fail', file: LAYOUT.config, key: `database.urls.${server}`, message: `${server}'s database at ${describePostgresUrl(url)} is reached without required TLS (sslmode=${parsed.searchParams.get('sslmode') ?? 'prefer (the default)'})`, fix: 'Add sslmode=require (or verify-full) to the URL.'})
+      }
+    }
+    return found.length > 0 ? found : ok('production.database', 'PostgreSQL servers of your own, reached with TLS')
+  }
+  if (isManagedPostgres(database)) {
+    return {id: 'production.database', status: 'warn', file: LAYOUT.config, key: 'database', message: 'the PostgreSQL server iam runs on this machine is for development: one host, no backups, no replication', fix: 'Use your own server: database: {engine: postgres, urls: {kratos: ${KRATOS_DSN}, keto: ${KETO_DSN}}}.'}
+  }
   if (input.projectInTemp) {
     return {id: 'production.database', status: 'fail', file: LAYOUT.dataDir, message: 'the SQLite databases live in a temporary folder: a reboot or cleaner deletes every identity and session', fix: 'Move the project out of the temp folder.'}
   }
@@ -278,7 +293,9 @@ export async function runProductionDoctor(o: {projectDir: string; env?: NodeJS.P
   const projectDir = resolve(o.projectDir)
   const env = o.env ?? (await projectEnv(projectDir))
   // URLs given as ${VAR} are checked as they will be used (resolved as `iam render` resolves them).
-  const resolved = resolveRenderRefs((await loadConfig(projectDir, {env})).config, env)
+  const config = resolveRenderRefs((await loadConfig(projectDir, {env})).config, env)
+  const {urls} = config.database
+  const resolved = urls ? {...config, database: {...config.database, urls: {kratos: resolveEnvRefs(urls.kratos, env), keto: resolveEnvRefs(urls.keto, env)}}} : config
   const files: Partial<Record<string, string>> = {}
   for (const file of FILES) files[file] = await readTextIfExists(projectPath(projectDir, file))
   const secrets = await readSecrets(projectDir).catch(() => ({}) as Record<string, string>)

@@ -5,6 +5,7 @@
  */
 import {join} from 'node:path'
 
+import type {DatabaseServer} from '../config/database.js'
 import {PROJECT_FILES} from '../config/model.js'
 import type {OryServer} from '../ory/servers.js'
 
@@ -53,9 +54,11 @@ export const SERVER_RELATIVE = {
   jwks: 'file://./jwks.json',
 } as const
 
-/** Names of the secrets in `.env`. */
+/** Names of the secrets every project has in `.env`. */
 export const SECRET_NAMES = ['KRATOS_SECRETS_COOKIE', 'KRATOS_SECRETS_CIPHER', 'KRATOS_SECRETS_DEFAULT', 'ROLE_WEBHOOK_SECRET'] as const
-export type SecretName = (typeof SECRET_NAMES)[number]
+/** Secrets generated only when iam.yaml needs them (see project/secrets.ts secretNames). */
+export const OPTIONAL_SECRET_NAMES = ['POSTGRES_PASSWORD'] as const
+export type SecretName = (typeof SECRET_NAMES)[number] | (typeof OPTIONAL_SECRET_NAMES)[number]
 
 /** Absolute path of a layout entry inside `projectDir`. */
 export function projectPath(projectDir: string, relative: string): string {
@@ -63,11 +66,11 @@ export function projectPath(projectDir: string, relative: string): string {
 }
 
 /** SQLite file of a server's database for the native runtime (absolute). */
-export function sqlitePath(projectDir: string, server: 'kratos' | 'keto'): string {
+export function sqlitePath(projectDir: string, server: DatabaseServer): string {
   return join(projectPath(projectDir, LAYOUT.dataDir), `${server}.db`)
 }
 
 /** DSN of a server's SQLite database for the native runtime, passed as env `DSN`. */
-export function sqliteDsn(projectDir: string, server: 'kratos' | 'keto'): string {
+export function sqliteDsn(projectDir: string, server: DatabaseServer): string {
   return `sqlite://${sqlitePath(projectDir, server)}?_fk=true&mode=rwc`
 }

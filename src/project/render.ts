@@ -19,7 +19,7 @@ import {renderAll, type RenderedFile} from '../templates/index.js'
 import {writeFileAtomic} from '../util/atomic-write.js'
 import {readTextIfExists} from '../util/fs.js'
 import {LAYOUT, projectPath} from './layout.js'
-import {ensureSecrets, parseDotEnv} from './secrets.js'
+import {ensureSecrets, parseDotEnv, secretNames} from './secrets.js'
 
 export type RenderStatus = 'created' | 'updated' | 'unchanged' | 'drifted' | 'hand-edited'
 
@@ -149,7 +149,7 @@ export async function renderProject(projectDir: string, o: RenderOptions = {}): 
     files.push({path: stale, status: o.check ? 'drifted' : 'updated'})
   }
 
-  const secrets = await ensureSecrets(projectDir, {check: o.check})
+  const secrets = await ensureSecrets(projectDir, {check: o.check, names: secretNames(config)})
   files.push({path: LAYOUT.secrets, status: secrets.status})
   if (secrets.status === 'drifted') drift = true
 

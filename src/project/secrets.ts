@@ -5,11 +5,18 @@
 import {randomBytes} from 'node:crypto'
 import {chmod, readFile, stat} from 'node:fs/promises'
 
+import {isManagedPostgres} from '../config/database.js'
+import type {IamConfig} from '../config/model.js'
 import {IamError} from '../errors.js'
 import {writeFileAtomic} from '../util/atomic-write.js'
 import {LAYOUT, projectPath, SECRET_NAMES, type SecretName} from './layout.js'
 
-export type Secrets = Record<SecretName, string>
+export type Secrets = Record<(typeof SECRET_NAMES)[number], string>
+
+/** The secrets a project's `.env` must hold for this iam.yaml: every project's, plus those of optional parts. */
+export function secretNames(config: IamConfig): SecretName[] {
+  return [...SECRET_NAMES, ...(isManagedPostgres(config.database) ? (['POSTGRES_PASSWORD'] as const) : [])]
+}
 
 /**
  * A new random secret, base64url. Kratos uses a cipher secret verbatim as a 32-byte XChaCha20 key and its schema
@@ -63,8 +70,11 @@ export async function readSecrets(projectDir: string): Promise<Secrets & Record<
   return values as Secrets & Record<string, string>
 }
 
-/** Generates the secrets missing from `.env` and appends them (atomic, 0600); existing values are never changed. */
-export async function ensureSecrets(projectDir: string, o: {check?: boolean} = {}): Promise<EnsureSecretsResult> {
+/**
+ * Generates the secrets missing from `.env` and appends them (atomic, 0600); existing values are never changed.
+ * `names`: which secrets the project needs (default: every project's; `secretNames(config)` for this iam.yaml).
+ */
+export async function ensureSecrets(projectDir: string, o: {check?: boolean; names?: readonly SecretName[]} = {}): Promise<EnsureSecretsResult> {
   const path = projectPath(projectDir, LAYOUT.secrets)
   let text: string | undefined
   try {
@@ -73,7 +83,7 @@ export async function ensureSecrets(projectDir: string, o: {check?: boolean} = {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   }
   const existing = parseDotEnv(text ?? '')
-  const generated = SECRET_NAMES.filter((name) => !existing.get(name))
+  const generated = (o.names ?? SECRET_NAMES).filter((name) => !existing.get(name))
   if (generated.length === 0) {
     if (!o.check && ((await stat(path)).mode & 0o077) !== 0) await chmod(path, 0o600)
     return {status: 'unchanged', generated}

@@ -1,0 +1,39 @@
+/**
+ * Pure: where each Ory server keeps its data. `database: sqlite` (the default) is a file per server under
+ * `.iam/data`; `database: postgres` is a PostgreSQL server iam runs for development (one database per server,
+ * a generated password in `.env`); `database: {engine: postgres, urls: {…}}` is the user's own server, given by
+ * (usually `${VAR}`) URLs, one database per server, which iam only connects to — it never creates or drops anything
+ * there.
+ */
+import type {DatabaseConfig} from './model.js'
+
+/** The Ory servers that keep data in a database (Oathkeeper keeps none). */
+export const DATABASE_SERVERS = ['kratos', 'keto'] as const
+export type DatabaseServer = (typeof DATABASE_SERVERS)[number]
+
+/** The account of the managed server, and the secret in `.env` that holds its password. */
+export const MANAGED_POSTGRES_USER = 'iam'
+export const POSTGRES_PASSWORD_SECRET = 'POSTGRES_PASSWORD'
+
+export function isManagedPostgres(db: DatabaseConfig): boolean {
+  return db.engine === 'postgres' && db.urls === undefined
+}
+
+export function isExternalPostgres(db: DatabaseConfig): db is DatabaseConfig & {urls: Record<DatabaseServer, string>} {
+  return db.engine === 'postgres' && db.urls !== undefined
+}
+
+/** The managed server's URL for one server's database (the password is URL-encoded; never log the result). */
+export function managedPostgresUrl(o: {host: string; port: number; password: string; database: string}): string {
+  return `postgres://${MANAGED_POSTGRES_USER}:${encodeURIComponent(o.password)}@${o.host}:${o.port}/${o.database}?sslmode=disable`
+}
+
+/** `host:port/database` of a PostgreSQL URL: what an error may name (never the user or password). */
+export function describePostgresUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    return `${u.hostname}:${u.port || '5432'}${u.pathname || '/'}`
+  } catch {
+    return 'an unparsable URL'
+  }
+}
