@@ -16,7 +16,6 @@ import {stringify} from 'yaml'
 import {loadConfig} from '../src/config/load.js'
 import {migrationSpec, resolveOryBinary, serveSpec} from '../src/ory/launch.js'
 import {ketoEnv, kratosEnv, roleWebhookEnv} from '../src/project/env.js'
-import {sqliteDsn} from '../src/project/layout.js'
 import {renderProject} from '../src/project/render.js'
 import {readSecrets} from '../src/project/secrets.js'
 import {oryConfigPath} from '../src/runtime/paths.js'
@@ -63,8 +62,8 @@ async function writeScript(dir: string): Promise<string> {
     if (s.server) {
       const binary = (await resolveOryBinary(s.server)).path
       const configPath = oryConfigPath(dir, s.server)
-      const launch = {binary, configPath, ...(s.server === 'oathkeeper' ? {} : {dsn: sqliteDsn(dir, s.server)})}
-      const env = s.server === 'kratos' ? kratosEnv({config, projectDir: dir, secrets}) : s.server === 'keto' ? ketoEnv({projectDir: dir}) : {}
+      const launch = {binary, configPath}
+      const env = s.server === 'kratos' ? kratosEnv({config, projectDir: dir, secrets}) : s.server === 'keto' ? ketoEnv({config, projectDir: dir, secrets}) : {}
       const cd = `cd ${q(join(dir, 'ory', s.server))}`
       const m = migrationSpec(s.server, launch)
       const sv = serveSpec(s.server, {...launch, dev: true})

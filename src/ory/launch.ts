@@ -71,6 +71,9 @@ export interface ProcessSpec {
   args: string[]
   /** Extra environment for the process (merged over the parent's by the caller). */
   env: Record<string, string>
+  /** Run as this account (a server that refuses root, e.g. PostgreSQL, when iam runs as root). */
+  uid?: number
+  gid?: number
 }
 
 export interface LaunchOptions {
@@ -141,6 +144,8 @@ export interface WaitForReadyOptions {
   signal?: AbortSignal
   /** Called between attempts; when it returns false the process died and waiting is pointless. */
   isAlive?: () => boolean
+  /** The probe (default: GET, ready on 2xx); the native runtime passes one that also speaks postgres://. */
+  probe?: (url: string, timeoutMs: number, signal?: AbortSignal) => Promise<{ok: boolean; status?: number; error?: string}>
 }
 
 /**
@@ -165,7 +170,7 @@ export async function waitForReady(url: string, o: WaitForReadyOptions): Promise
     if (o.isAlive && !o.isAlive()) throw fail('the process exited or reported a fatal startup error')
     const remaining = deadline - Date.now()
     const perRequest = Math.max(1, Math.min(o.requestTimeoutMs ?? 2000, remaining))
-    const probe = await probeReady(url, '', perRequest, o.signal)
+    const probe = o.probe ? await o.probe(url, perRequest, o.signal) : await probeReady(url, '', perRequest, o.signal)
     o.signal?.throwIfAborted()
     if (probe.ok) return
     if (probe.status !== undefined) {

@@ -3,6 +3,7 @@
  * and CI need. Both runtimes (native and the compose renderer), status and the env output derive from this one plan
  * so they cannot disagree.
  */
+import {isManagedPostgres} from '../config/database.js'
 import {usesMailCatcher} from '../config/mail.js'
 import type {IamConfig} from '../config/model.js'
 import {healthUrls} from '../ory/launch.js'
@@ -11,12 +12,13 @@ import type {ServiceName} from '../runtime/types.js'
 
 export interface ServiceDef {
   name: ServiceName
-  kind: 'ory' | 'embedded'
+  /** ory: Kratos, Keto, Oathkeeper; embedded: `iam serve …`; database: the PostgreSQL server iam runs. */
+  kind: 'ory' | 'embedded' | 'database'
   /** Set for Kratos, Keto, Oathkeeper. */
   server?: OryServer
   ports: Record<string, number>
   urls: Record<string, string>
-  /** GET these; all answering 200 means ready. */
+  /** GET these (http) or connect (postgres://, no credentials); all answering means ready. */
   healthUrls: string[]
   /** Services that must be ready before this one starts. */
   dependsOn: ServiceName[]
@@ -42,10 +44,22 @@ export function needsRoleWebhook(config: IamConfig): boolean {
   return config.roles.enabled
 }
 
+/** The managed PostgreSQL server's address, without credentials (its health URL and what status shows). */
+export function postgresUrl(port: number): string {
+  return `postgres://${LOOPBACK}:${port}`
+}
+
 /** Services in start order (dependencies first). */
 export function planServices(config: IamConfig): ServiceDef[] {
   const p = config.ports
+  // With `database: postgres` Kratos and Keto migrate and serve once the server iam runs accepts connections.
+  const managedDb = isManagedPostgres(config.database)
+  const database: ServiceDef[] = managedDb
+    ? [{name: 'postgres', kind: 'database', ports: {postgres: p.postgres}, urls: {postgres: postgresUrl(p.postgres)}, healthUrls: [postgresUrl(p.postgres)], dependsOn: []}]
+    : []
+  const onDatabase: ServiceName[] = managedDb ? ['postgres'] : []
   const services: ServiceDef[] = [
+    ...database,
     {
       name: 'kratos',
       kind: 'ory',
@@ -53,7 +67,7 @@ export function planServices(config: IamConfig): ServiceDef[] {
       ports: {public: p.kratosPublic, admin: p.kratosAdmin},
       urls: {public: url(p.kratosPublic), admin: url(p.kratosAdmin)},
       healthUrls: healthUrls('kratos', {public: url(p.kratosPublic), admin: url(p.kratosAdmin)}),
-      dependsOn: [],
+      dependsOn: onDatabase,
     },
     {
       name: 'keto',
@@ -62,7 +76,7 @@ export function planServices(config: IamConfig): ServiceDef[] {
       ports: {read: p.ketoRead, write: p.ketoWrite, opl: p.ketoOpl, metrics: p.ketoMetrics},
       urls: {read: url(p.ketoRead), write: url(p.ketoWrite)},
       healthUrls: healthUrls('keto', {read: url(p.ketoRead), write: url(p.ketoWrite)}),
-      dependsOn: [],
+      dependsOn: onDatabase,
     },
   ]
   // Our own servers: one HTTP port each, ready once Keto (which they ask) answers.
@@ -123,6 +137,7 @@ export function endpoints(config: IamConfig, o: {runtime: 'native' | 'compose'})
   if (needsBatchAuth(config)) list.push({env: 'BATCH_AUTH_URL', label: 'batch-auth', url: url(p.batchAuth)})
   if (needsRoleWebhook(config)) list.push({env: 'ROLE_WEBHOOK_URL', label: 'role-webhook', url: url(p.roleWebhook)})
   if (o.runtime === 'compose' || usesMailCatcher(config)) list.push({env: 'MAIL_UI_URL', label: 'Mail UI', url: url(p.mailUi)})
+  if (isManagedPostgres(config.database)) list.push({env: 'POSTGRES_URL', label: 'PostgreSQL (user iam, password POSTGRES_PASSWORD in .env)', url: postgresUrl(p.postgres)})
   return list
 }
 

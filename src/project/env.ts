@@ -4,6 +4,7 @@
  * key from env (ory/x configx: key upper-cased, `.` → `_`; string lists take a plain value or a JSON array; env
  * replaces the whole key, lists included). Verified against the real binaries in test/project/render.real.test.ts.
  */
+import {isManagedPostgres, managedPostgresUrl, type DatabaseServer} from '../config/database.js'
 import {resolveEnvRefs} from '../config/env.js'
 import type {IamConfig} from '../config/model.js'
 import {isEnvRef, kratosAfterHooks} from '../templates/kratos.js'
@@ -18,10 +19,25 @@ export interface ServerEnvOptions {
   env?: NodeJS.ProcessEnv
 }
 
+/**
+ * The DSN a server's migrations and serve command read from env `DSN` (never a command-line argument: it may hold a
+ * password): its SQLite file, the managed PostgreSQL server's database named after it, or the user's URL.
+ */
+export function databaseDsn(o: ServerEnvOptions, server: DatabaseServer): string {
+  const {database, ports} = o.config
+  if (database.urls) return resolveEnvRefs(database.urls[server], {...o.secrets, ...(o.env ?? process.env)})
+  if (isManagedPostgres(database)) {
+    const password = o.secrets.POSTGRES_PASSWORD
+    if (!password) throw new Error('POSTGRES_PASSWORD is missing from .env (iam render generates it)')
+    return managedPostgresUrl({host: '127.0.0.1', port: ports.postgres, password, database: server})
+  }
+  return sqliteDsn(o.projectDir, server)
+}
+
 /** Env for `kratos migrate` and `kratos serve` (contains secrets: never log it). */
 export function kratosEnv(o: ServerEnvOptions): Record<string, string> {
   const env: Record<string, string> = {
-    DSN: sqliteDsn(o.projectDir, 'kratos'),
+    DSN: databaseDsn(o, 'kratos'),
     SECRETS_COOKIE: o.secrets.KRATOS_SECRETS_COOKIE,
     SECRETS_CIPHER: o.secrets.KRATOS_SECRETS_CIPHER,
     SECRETS_DEFAULT: o.secrets.KRATOS_SECRETS_DEFAULT,
@@ -37,9 +53,9 @@ export function kratosEnv(o: ServerEnvOptions): Record<string, string> {
   return env
 }
 
-/** Env for `keto migrate` and `keto serve`. */
-export function ketoEnv(o: Pick<ServerEnvOptions, 'projectDir'>): Record<string, string> {
-  return {DSN: sqliteDsn(o.projectDir, 'keto')}
+/** Env for `keto migrate` and `keto serve` (may contain a database password: never log it). */
+export function ketoEnv(o: ServerEnvOptions): Record<string, string> {
+  return {DSN: databaseDsn(o, 'keto')}
 }
 
 /** Env for `iam serve role-webhook`. */

@@ -9,16 +9,18 @@ import {chmod, mkdir, readFile, rm} from 'node:fs/promises'
 import {dirname, join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {DATABASE_SERVERS, isExternalPostgres, isManagedPostgres} from '../config/database.js'
 import type {IamConfig} from '../config/model.js'
 import {IamError, ExitCode, isIamError} from '../errors.js'
 import {migrationSpec, resolveOryBinary, serveSpec, waitForReady, type ProcessSpec} from '../ory/launch.js'
 import {ORY_SPECS, type OryServer} from '../ory/servers.js'
 import {binaryVersion, describeReported} from '../install/installed.js'
-import {ketoEnv, kratosEnv, roleWebhookEnv} from '../project/env.js'
-import {sqliteDsn} from '../project/layout.js'
+import {databaseDsn, ketoEnv, kratosEnv, roleWebhookEnv} from '../project/env.js'
+import {LAYOUT} from '../project/layout.js'
 import {readPackageInfo} from '../project/render.js'
 import {readSecrets, type Secrets} from '../project/secrets.js'
-import {probeAll} from './health.js'
+import {probeAll, probeHealthUrl} from './health.js'
+import {checkDatabase, ensureDatabases, findPostgresBinaries, initPostgres, postgresAccount, postgresDataDir, postgresServeSpec, type PostgresAccount, type PostgresBinaries} from './postgres.js'
 import {fileSize, followFiles, tailFile} from './logfiles.js'
 import {oryConfigPath, runtimePaths, type RuntimePaths} from './paths.js'
 import {isRecordAlive, processStartTime, readPidRecords, removePidRecord, terminate, writePidRecord, type PidRecord} from './pidfile.js'
@@ -101,9 +103,10 @@ export class NativeRuntime implements Runtime {
     // Throws SECRETS_MISSING naming what `iam render` must generate.
     const secrets = await readSecrets(this.o.projectDir)
     const binaries = await this.resolveBinaries(this.services, emit)
+    const postgres = await this.resolvePostgres(secrets)
     // Converge: a running service whose command line, environment, binary or start-time files differ from what it
     // would start with now is restarted; one iam.yaml no longer plans is stopped; the rest are left alone.
-    const specsOf = new Map(this.services.map((s) => [s.name, this.processSpecs(s, binaries, secrets)] as const))
+    const specsOf = new Map(this.services.map((s) => [s.name, this.processSpecs(s, binaries, secrets, postgres)] as const))
     const fingerprints = new Map<ServiceName, Fingerprint>()
     for (const s of this.services) fingerprints.set(s.name, await this.fingerprint(s, specsOf.get(s.name)!))
     const restarts = new Map<ServiceName, string[]>()
@@ -136,6 +139,12 @@ export class NativeRuntime implements Runtime {
       emit({type: 'service', service: s.name, state: 'stopped', message: `restarting: ${restarts.get(s.name)!.join(', ')}`, elapsedMs: Date.now() - t0})
     }
     await assertPortsFree(plannedPorts(toStart))
+    // The user's own database servers: unreachable is a clear error now, not a migration failing later.
+    if (isExternalPostgres(this.o.config.database)) {
+      for (const server of DATABASE_SERVERS.filter((name) => toStart.some((s) => s.name === name))) {
+        await checkDatabase(server, databaseDsn({config: this.o.config, projectDir: this.o.projectDir, secrets, env: this.env}, server))
+      }
+    }
     // Logs, pid files and the SQLite databases (live sessions) are for this user only: 0700 folders, also when an
     // older iam made them 0755 (mkdir's mode applies to new folders only, and through the umask).
     for (const dir of [this.paths.stateDir, this.paths.runDir, this.paths.logDir, this.paths.dataDir]) {
@@ -166,6 +175,10 @@ export class NativeRuntime implements Runtime {
         return fresh.slice(-LOG_TAIL_LINES)
       }
       const specs = specsOf.get(def.name)!
+      if (def.kind === 'database' && postgres) {
+        emit({type: 'service', service: def.name, state: 'migrating', elapsedMs: elapsed()})
+        await initPostgres({...postgres, password: postgres.password, logFile})
+      }
       if (specs.migrate) {
         emit({type: 'service', service: def.name, state: 'migrating', elapsedMs: elapsed()})
         const result = await runToCompletion(specs.migrate, specs.cwd, this.env, logFile, timeoutMs, abort.signal)
@@ -181,7 +194,12 @@ export class NativeRuntime implements Runtime {
             timeoutMs: Math.max(1, deadline - Date.now()),
             signal: abort.signal,
             isAlive: () => entry.exit === undefined,
+            probe: probeHealthUrl,
           })
+        }
+        // The Ory servers' databases on the server iam runs: created once, never dropped (only --volumes deletes data).
+        if (def.kind === 'database') {
+          await ensureDatabases({port: this.o.config.ports.postgres, password: postgres!.password, databases: DATABASE_SERVERS})
         }
       } catch (error) {
         if (abort.signal.aborted) throw error
@@ -243,7 +261,7 @@ export class NativeRuntime implements Runtime {
       env: specs.serve.env ?? {},
       files,
       projectDir: this.o.projectDir,
-      ...(def.server ? {} : {extra: {iam: this.embeddedVersion}}),
+      ...(def.kind === 'embedded' ? {extra: {iam: this.embeddedVersion}} : {}),
     })
   }
 
@@ -286,7 +304,14 @@ export class NativeRuntime implements Runtime {
       o.onEvent?.({type: 'service', service: record.service, state: 'stopped', message: result, elapsedMs: 0})
     }
     await rm(join(this.paths.runDir, 'runtime.json'), {force: true})
-    if (o.purge) await rm(this.paths.dataDir, {recursive: true, force: true})
+    if (o.purge) {
+      await rm(this.paths.dataDir, {recursive: true, force: true})
+      // As root the managed server's data lives outside the project (the postgres account cannot enter it).
+      if (isManagedPostgres(this.o.config.database)) {
+        const account = await postgresAccount().catch(() => undefined)
+        if (account) await rm(postgresDataDir(this.paths.dataDir, this.o.projectDir, account), {recursive: true, force: true})
+      }
+    }
     return {stopped, purged: Boolean(o.purge)}
   }
 
@@ -380,7 +405,7 @@ export class NativeRuntime implements Runtime {
       case 'kratos':
         return kratosEnv({config: this.o.config, projectDir, secrets, env: this.env})
       case 'keto':
-        return ketoEnv({projectDir})
+        return ketoEnv({config: this.o.config, projectDir, secrets, env: this.env})
       case 'role-webhook':
         return roleWebhookEnv({secrets})
       default:
@@ -393,7 +418,20 @@ export class NativeRuntime implements Runtime {
   private readonly reportedVersions = new Map<ServiceName, string>()
 
   private versionOf(def: ServiceDef): string | undefined {
-    return def.server ? this.reportedVersions.get(def.name) : this.embeddedVersion
+    return def.kind === 'embedded' ? this.embeddedVersion : this.reportedVersions.get(def.name)
+  }
+
+  /** With `database: postgres`: the machine's server binaries, the account to run them as, the data folder. */
+  private async resolvePostgres(secrets: Record<string, string>): Promise<ManagedPostgres | undefined> {
+    if (!isManagedPostgres(this.o.config.database)) return undefined
+    const password = secrets.POSTGRES_PASSWORD
+    if (!password) {
+      throw new IamError('SECRETS_MISSING', `${LAYOUT.secrets} lacks POSTGRES_PASSWORD (database: postgres needs it).`, {suggestion: 'Run `iam render` to generate it.'})
+    }
+    const binaries = await findPostgresBinaries(this.env)
+    const account = await postgresAccount()
+    this.reportedVersions.set('postgres', `PostgreSQL ${binaries.version}`)
+    return {binaries, account, password, dataDir: postgresDataDir(this.paths.dataDir, this.o.projectDir, account)}
   }
 
   /** Embedded servers run from this package: their version is iam's. */
@@ -407,14 +445,19 @@ export class NativeRuntime implements Runtime {
     def: ServiceDef,
     binaries: Partial<Record<OryServer, string>>,
     secrets: Secrets & Record<string, string>,
+    postgres?: ManagedPostgres,
   ): {migrate?: ProcessSpec; serve: ProcessSpec; cwd: string} {
+    if (def.kind === 'database') {
+      if (!postgres) throw new Error('no PostgreSQL binaries resolved')
+      return {serve: postgresServeSpec({...postgres, port: this.o.config.ports.postgres}), cwd: '/'}
+    }
     const env = this.serviceEnv(def, secrets)
     if (def.server) {
       const binary = binaries[def.server]
       if (!binary) throw new Error(`no binary resolved for ${def.server}`)
       const configPath = oryConfigPath(this.o.projectDir, def.server)
-      const dsn = def.server === 'oathkeeper' ? undefined : sqliteDsn(this.o.projectDir, def.server)
-      const launch = {binary, configPath, ...(dsn ? {dsn} : {})}
+      // The database DSN travels in the service's env (serviceEnv), never on the command line.
+      const launch = {binary, configPath}
       const migrate = migrationSpec(def.server, launch)
       // The courier sends what Kratos queues (codes, verification and recovery mails); without it nothing leaves.
       const serve = serveSpec(def.server, {...launch, dev: kratosDevMode(this.o.config), watchCourier: true})
@@ -432,7 +475,7 @@ export class NativeRuntime implements Runtime {
     try {
       writeSync(fd, `=== ${new Date().toISOString()} iam: ${[spec.command, ...spec.args].join(' ')}\n`)
       // detached: own process group, survives `iam up` exiting and is not hit by the terminal's Ctrl-C.
-      child = spawn(spec.command, spec.args, {cwd, env: {...this.env, ...spec.env}, detached: true, stdio: ['ignore', fd, fd]})
+      child = spawn(spec.command, spec.args, {cwd, env: {...this.env, ...spec.env}, detached: true, stdio: ['ignore', fd, fd], ...(spec.uid === undefined ? {} : {uid: spec.uid, gid: spec.gid})})
     } finally {
       closeSync(fd)
     }
@@ -450,6 +493,8 @@ export class NativeRuntime implements Runtime {
         urls: def.urls,
         healthUrls: def.healthUrls,
         version: this.versionOf(def),
+        // PostgreSQL's SIGTERM waits for every client to leave; SIGINT is its fast, clean shutdown.
+        ...(def.kind === 'database' ? {stopSignal: 'SIGINT' as const} : {}),
         ...(fingerprint ? {fingerprint} : {}),
       },
     }
@@ -468,6 +513,14 @@ export class NativeRuntime implements Runtime {
     await writePidRecord(this.paths.runDir, entry.record)
     return entry
   }
+}
+
+/** The PostgreSQL server this project runs (`database: postgres`): binaries, account, password, data folder. */
+interface ManagedPostgres {
+  binaries: PostgresBinaries
+  account: PostgresAccount | undefined
+  password: string
+  dataDir: string
 }
 
 /** Files Oathkeeper reloads by itself (access rules watched, key set fetched with a TTL): no restart for them. */

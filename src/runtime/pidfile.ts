@@ -24,6 +24,8 @@ export interface PidRecord {
   urls: Record<string, string>
   healthUrls: string[]
   version?: string
+  /** The signal that stops it cleanly (default SIGTERM; PostgreSQL: SIGINT, its fast shutdown). */
+  stopSignal?: NodeJS.Signals
 }
 
 export function pidFilePath(runDir: string, service: string): string {
@@ -125,7 +127,7 @@ export async function terminate(record: PidRecord, graceMs: number): Promise<'no
       }
     }
   }
-  send('SIGTERM')
+  send(record.stopSignal ?? 'SIGTERM')
   const deadline = Date.now() + graceMs
   while (Date.now() < deadline) {
     if (!(await isRecordAlive(record))) return 'terminated'

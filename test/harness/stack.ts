@@ -49,7 +49,7 @@ export async function startRenderedStack(config: IamConfig, label: string): Prom
     startOryFromConfig({
       server: 'keto',
       configPath: projectPath(dir, LAYOUT.ketoConfig),
-      env: ketoEnv({projectDir: dir}),
+      env: ketoEnv({config, projectDir: dir, secrets}),
       readyUrls: [`${urls.ketoRead}/health/ready`, `${urls.ketoWrite}/health/ready`],
     }),
     startOryFromConfig({
