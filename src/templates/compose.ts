@@ -1,6 +1,7 @@
 /**
  * ory/compose.yaml for the compose runtime: the `oryVersion` images, migrations before serve
- * (`service_completed_successfully`), health checks, named volumes for the SQLite databases, a mail catcher, and
+ * (`service_completed_successfully`), health checks, named volumes for the SQLite databases (or a `postgres` service
+ * with its volume and a one-shot creating the databases, for `database: postgres`), a mail catcher, and
  * batch-auth and role-webhook run from this package.
  *
  * Inside compose the servers reach each other by service name. Kratos and Keto keep their native config files and get
@@ -11,6 +12,7 @@
  * Secrets are interpolated by compose from the project's `.env`: run compose with `--env-file <project>/.env`
  * (as src/runtime/compose.ts does). `${NAME:?…}` makes compose refuse to start when one is missing.
  */
+import {DATABASE_SERVERS, isManagedPostgres, MANAGED_POSTGRES_USER, type DatabaseServer} from '../config/database.js'
 import type {IamConfig} from '../config/model.js'
 import {embeddedServeArgs, kratosDevMode, type EmbeddedTarget} from '../plan/services.js'
 import {LAYOUT, SERVER_RELATIVE} from '../project/layout.js'
@@ -20,6 +22,8 @@ import {yamlDocument} from './common.js'
 
 /** Mail catcher image (SMTP :1025, web UI :8025 inside the container). */
 export const MAIL_IMAGE = 'axllent/mailpit:v1.21'
+/** The PostgreSQL server of `database: postgres` (the major version iam's migrations are tested against). */
+export const POSTGRES_IMAGE = 'postgres:15'
 /** Image the embedded servers run in: `npx` fetches this package's published version. */
 export const NODE_IMAGE = 'node:20-alpine'
 
@@ -42,6 +46,41 @@ export function composeProjectName(project: string): string {
 
 const secret = (name: string): string => `\${${name}:?run iam render to create ${name} in .env}`
 const sqlite = (server: string): string => `sqlite:///var/lib/sqlite/${server}.db?_fk=true&mode=rwc`
+
+/**
+ * A server's DSN inside compose: its SQLite file in a named volume, its database on the `postgres` service (the
+ * password interpolated from .env), or the user's URL as written (${VAR} interpolated by compose from .env or the
+ * shell; a loopback host reached through the host).
+ */
+function composeDsn(config: IamConfig, server: DatabaseServer): string {
+  const {database} = config
+  if (database.urls) return isEnvRef(database.urls[server]) ? database.urls[server] : rehost(database.urls[server], 'host.docker.internal')
+  if (isManagedPostgres(database)) return `postgres://${MANAGED_POSTGRES_USER}:${secret('POSTGRES_PASSWORD')}@postgres:5432/${server}?sslmode=disable`
+  return sqlite(server)
+}
+
+/** The `postgres` service, and a one-shot that creates the Ory servers' databases on it (never drops any). */
+function postgresServices(config: IamConfig): Record<string, Record<string, unknown>> {
+  const password = secret('POSTGRES_PASSWORD')
+  // `$$` is a literal `$` for compose; the shell sees `$db`.
+  const create = `for db in ${DATABASE_SERVERS.join(' ')}; do psql -v ON_ERROR_STOP=1 -tAc "SELECT 1 FROM pg_database WHERE datname = '$$db'" | grep -q 1 || psql -v ON_ERROR_STOP=1 -c "CREATE DATABASE $$db" || exit 1; done`
+  return {
+    postgres: {
+      image: POSTGRES_IMAGE,
+      environment: {POSTGRES_USER: MANAGED_POSTGRES_USER, POSTGRES_PASSWORD: password, POSTGRES_DB: 'postgres'},
+      volumes: ['postgres-data:/var/lib/postgresql/data'],
+      ports: [published(config.ports.postgres, 5432)],
+      healthcheck: {test: ['CMD', 'pg_isready', '-h', '127.0.0.1', '-U', MANAGED_POSTGRES_USER, '-d', 'postgres'], interval: '2s', timeout: '2s', retries: 60, start_period: '2s'},
+      restart: 'unless-stopped',
+    },
+    'postgres-databases': {
+      image: POSTGRES_IMAGE,
+      command: ['sh', '-c', create],
+      environment: {PGHOST: 'postgres', PGUSER: MANAGED_POSTGRES_USER, PGDATABASE: 'postgres', PGPASSWORD: password},
+      depends_on: {postgres: {condition: 'service_healthy'}},
+    },
+  }
+}
 const healthcheck = (url: string): Record<string, unknown> => ({
   test: ['CMD', 'wget', '-q', '-O', '/dev/null', url],
   interval: '2s',
@@ -94,7 +133,7 @@ export function renderCompose(config: IamConfig, ctx: ComposeContext): string {
   const hooks = kratosAfterHooks(config, {webhookBaseUrl: `http://role-webhook:${ports.roleWebhook}`, secret: '${ROLE_WEBHOOK_SECRET:?run iam render}'})
   const smtpUrl = composeSmtpUrl(config)
   const kratosEnv: Record<string, string> = {
-    DSN: sqlite('kratos'),
+    DSN: composeDsn(config, 'kratos'),
     SECRETS_COOKIE: secret('KRATOS_SECRETS_COOKIE'),
     SECRETS_CIPHER: secret('KRATOS_SECRETS_CIPHER'),
     SECRETS_DEFAULT: secret('KRATOS_SECRETS_DEFAULT'),
@@ -107,10 +146,15 @@ export function renderCompose(config: IamConfig, ctx: ComposeContext): string {
     kratosEnv.SELFSERVICE_FLOWS_LOGIN_AFTER = JSON.stringify(hooks.login)
     kratosEnv.SELFSERVICE_FLOWS_REGISTRATION_AFTER = JSON.stringify(hooks.registration)
   }
-  const kratosVolumes = ['./kratos:/etc/config/kratos:ro', 'kratos-data:/var/lib/sqlite']
-  const ketoVolumes = ['./keto:/etc/config/keto:ro', 'keto-data:/var/lib/sqlite']
-  const ketoEnv = {DSN: sqlite('keto'), SERVE_READ_HOST: '0.0.0.0', SERVE_WRITE_HOST: '0.0.0.0', SQA_OPT_OUT: 'true'}
+  const onSqlite = config.database.engine === 'sqlite'
+  const managedDb = isManagedPostgres(config.database)
+  const kratosVolumes = ['./kratos:/etc/config/kratos:ro', ...(onSqlite ? ['kratos-data:/var/lib/sqlite'] : [])]
+  const ketoVolumes = ['./keto:/etc/config/keto:ro', ...(onSqlite ? ['keto-data:/var/lib/sqlite'] : [])]
+  // Migrations wait for the databases on the postgres service; with a user's own server, compose reaches it as given.
+  const migrateAfter = managedDb ? {depends_on: {'postgres-databases': {condition: 'service_completed_successfully'}}} : {}
+  const ketoEnv = {DSN: composeDsn(config, 'keto'), SERVE_READ_HOST: '0.0.0.0', SERVE_WRITE_HOST: '0.0.0.0', SQA_OPT_OUT: 'true'}
   const services: Record<string, Record<string, unknown>> = {
+    ...(managedDb ? postgresServices(config) : {}),
     'kratos-migrate': {
       image: `oryd/kratos:${oryVersion}`,
       command: ['migrate', 'sql', 'up', '-e', '--yes', '-c', '/etc/config/kratos/kratos.yml'],
@@ -118,6 +162,7 @@ export function renderCompose(config: IamConfig, ctx: ComposeContext): string {
       env_file: ['../.env'],
       environment: kratosEnv,
       volumes: kratosVolumes,
+      ...migrateAfter,
     },
     kratos: {
       image: `oryd/kratos:${oryVersion}`,
@@ -141,6 +186,7 @@ export function renderCompose(config: IamConfig, ctx: ComposeContext): string {
       working_dir: '/etc/config/keto',
       environment: ketoEnv,
       volumes: ketoVolumes,
+      ...migrateAfter,
     },
     keto: {
       image: `oryd/keto:${oryVersion}`,
@@ -199,6 +245,6 @@ export function renderCompose(config: IamConfig, ctx: ComposeContext): string {
   return yamlDocument({
     name: composeProjectName(config.project),
     services,
-    volumes: {'kratos-data': {}, 'keto-data': {}},
+    volumes: onSqlite ? {'kratos-data': {}, 'keto-data': {}} : managedDb ? {'postgres-data': {}} : {},
   })
 }

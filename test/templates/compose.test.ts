@@ -119,6 +119,50 @@ describe('compose.yaml against compose-go (the docker compose loader)', () => {
   }, 600_000)
 })
 
+describe('compose.yaml with database: postgres', () => {
+  const managed = testConfig((c) => (c.database = {engine: 'postgres'}))
+  const own = testConfig((c) => (c.database = {engine: 'postgres', urls: {kratos: '${KRATOS_DSN}', keto: 'postgres://keto:pw@127.0.0.1:5432/keto?sslmode=disable'}}))
+
+  it('managed: a postgres service with a health check and a named volume; the databases are created before the migrations; the password only as ${POSTGRES_PASSWORD}', () => {
+    const d = parse(renderCompose(managed, CTX)) as Doc
+    expect(d.services.postgres.image).toBe('postgres:15')
+    expect(d.services.postgres.healthcheck.test).toEqual(['CMD', 'pg_isready', '-h', '127.0.0.1', '-U', 'iam', '-d', 'postgres'])
+    expect(d.services.postgres.ports).toEqual(['127.0.0.1:4432:5432'])
+    expect(d.volumes).toEqual({'postgres-data': {}})
+    expect(d.services.postgres.volumes).toEqual(['postgres-data:/var/lib/postgresql/data'])
+    expect(d.services['postgres-databases'].depends_on).toEqual({postgres: {condition: 'service_healthy'}})
+    for (const m of ['kratos-migrate', 'keto-migrate']) expect(d.services[m].depends_on).toEqual({'postgres-databases': {condition: 'service_completed_successfully'}})
+    expect(d.services.kratos.environment.DSN).toMatch(/^postgres:\/\/iam:\$\{POSTGRES_PASSWORD:\?[^}]*\}@postgres:5432\/kratos\?sslmode=disable$/)
+    expect(d.services.keto.environment.DSN).toMatch(/@postgres:5432\/keto\?sslmode=disable$/)
+    expect(d.services.kratos.volumes).toEqual(['./kratos:/etc/config/kratos:ro'])
+  })
+
+  it('your own server: the URLs as written (${VAR} for compose to fill, loopback through the host); no postgres service, no volumes', () => {
+    const d = parse(renderCompose(own, CTX)) as Doc
+    expect(d.services.postgres).toBeUndefined()
+    expect(d.services.kratos.environment.DSN).toBe('${KRATOS_DSN}')
+    expect(d.services.keto.environment.DSN).toBe('postgres://keto:pw@host.docker.internal:5432/keto?sslmode=disable')
+    expect(d.volumes).toEqual({})
+  })
+
+  it('both are valid compose projects for the real loader; the managed one interpolates the password from .env', async () => {
+    const dir = await writeProject(managed, `${ENV}POSTGRES_PASSWORD=pgsecret\n`)
+    const result = await composeCheck(join(dir, 'ory/compose.yaml'), {envFile: join(dir, '.env')})
+    expect(result.stderr).toBe('')
+    expect(result.exitCode).toBe(0)
+    const project = JSON.parse(result.stdout) as Doc
+    expect(project.services.keto.environment.DSN).toBe('postgres://iam:pgsecret@postgres:5432/keto?sslmode=disable')
+    expect(project.services['postgres-databases'].command[2]).toContain('CREATE DATABASE $db')
+    const missing = await composeCheck(join(dir, 'ory/compose.yaml'), {envFile: join(await writeProject(managed), '.env')})
+    expect(missing.exitCode).toBe(1)
+    expect(missing.stderr).toContain('POSTGRES_PASSWORD')
+    const ownDir = await writeProject(own, `${ENV}KRATOS_DSN=postgres://k:pw@db.example.com:5432/kratos?sslmode=require\n`)
+    const ownResult = await composeCheck(join(ownDir, 'ory/compose.yaml'), {envFile: join(ownDir, '.env')})
+    expect(ownResult.exitCode, ownResult.stderr).toBe(0)
+    expect((JSON.parse(ownResult.stdout) as Doc).services.kratos.environment.DSN).toBe('postgres://k:pw@db.example.com:5432/kratos?sslmode=require')
+  }, 600_000)
+})
+
 describe('rehost', () => {
   it('rewrites loopback hosts only, keeping the rest of the URL as written', async () => {
     const {rehost} = await import('../../src/templates/compose.js')
