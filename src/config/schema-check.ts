@@ -43,11 +43,46 @@ export function schemaIssues(data: unknown): RawIssue[] {
   const validate = compiled()
   if (validate(data)) return []
   const issues: RawIssue[] = []
-  for (const error of validate.errors ?? []) {
+  for (const error of oneOfBranchErrors(validate.errors ?? [])) {
     const issue = toIssue(error)
     if (issue && !issues.some((i) => sameIssue(i, issue))) issues.push(issue)
   }
   return issues
+}
+
+/** The JSON type a value has, as the schema names it. */
+function jsonType(value: unknown): string {
+  if (Array.isArray(value)) return 'array'
+  if (value === null) return 'null'
+  return typeof value === 'number' ? (Number.isInteger(value) ? 'integer' : 'number') : typeof value
+}
+
+/** The JSON types a branch of a oneOf accepts (its `type`, or the types of its `enum` / `const` values). */
+function branchTypes(branch: Record<string, unknown>): string[] {
+  if (typeof branch.type === 'string') return [branch.type]
+  if (Array.isArray(branch.enum)) return branch.enum.map(jsonType)
+  if ('const' in branch) return [jsonType(branch.const)]
+  return []
+}
+
+/**
+ * A value that fails a oneOf (e.g. `database: sqlite | postgres | {engine, urls}`) fails every branch; only the
+ * branch of the value's own type says something useful (a string: the allowed words; a mapping: its missing keys).
+ * The others' errors and the bare "must match exactly one schema" are dropped — unless no branch has that type.
+ */
+function oneOfBranchErrors(errors: ErrorObject[]): ErrorObject[] {
+  const dropped = new Set<string>()
+  const kept = errors.filter((error) => {
+    if (error.keyword !== 'oneOf' || !Array.isArray(error.schema)) return true
+    const branches = error.schema as Record<string, unknown>[]
+    const own = branches.findIndex((b) => branchTypes(b).includes(jsonType(error.data)))
+    branches.forEach((_b, i) => {
+      if (i !== own) dropped.add(`${error.schemaPath}/${i}/`)
+    })
+    // No branch of this type: the oneOf itself says what is allowed.
+    return own === -1
+  })
+  return kept.filter((e) => ![...dropped].some((prefix) => `${e.schemaPath}/`.startsWith(prefix)))
 }
 
 function sameIssue(a: RawIssue, b: RawIssue): boolean {
@@ -92,6 +127,11 @@ function toIssue(error: ErrorObject): RawIssue | undefined {
     case 'pattern': {
       const help = PATTERN_HELP[String(params.pattern)]
       return {path, message: `${JSON.stringify(data)} ${help?.what ?? `does not match ${String(params.pattern)}`}`, ...(help ? {allowed: [help.allowed]} : {})}
+    }
+    case 'oneOf': {
+      const branches = Array.isArray(error.schema) ? (error.schema as Record<string, unknown>[]) : []
+      const allowed = branches.flatMap((b) => (Array.isArray(b.enum) ? b.enum.map(String) : [TYPE_NAMES[String(b.type)] ?? String(b.type)]))
+      return {path, message: `expected ${allowed.join(' or ')}, got ${describe(data)}`, allowed}
     }
     case 'minLength':
       return {path, message: 'must not be empty'}
