@@ -7,6 +7,8 @@ import {readdir, stat} from 'node:fs/promises'
 import {dirname, join, relative, resolve} from 'node:path'
 
 import {missingGitignoreLines} from '../project/init.js'
+import {DATABASE_SERVERS, describePostgresUrl, isExternalPostgres, isManagedPostgres} from '../config/database.js'
+import {resolveEnvRefs} from '../config/env.js'
 import {loadConfig} from '../config/load.js'
 import type {IamConfig} from '../config/model.js'
 import {isIamError, usageError} from '../errors.js'
@@ -17,10 +19,12 @@ import {resolveOryBinary} from '../ory/launch.js'
 import {ORY_SERVERS, ORY_SPECS} from '../ory/servers.js'
 import {binaryVersion, describeReported} from '../install/installed.js'
 import {LAYOUT, projectPath} from '../project/layout.js'
-import {renderProject} from '../project/render.js'
+import {projectEnv, renderProject} from '../project/render.js'
 import {ensureSecrets, secretNames} from '../project/secrets.js'
 import {readRuntimeMarker} from '../runtime/marker.js'
 import {openRuntime} from '../runtime/open.js'
+import {checkDatabase as checkPostgresDatabase, findPostgresBinaries, postgresAccount} from '../runtime/postgres.js'
+import {POSTGRES_IMAGE} from '../templates/compose.js'
 import {runtimePaths} from '../runtime/paths.js'
 import {selectRuntime, type RuntimeSelection} from '../runtime/select.js'
 import {planServices, plannedPorts} from '../plan/services.js'
@@ -93,6 +97,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     if (binaries.some((c) => c.status === 'fail')) checks.push(await checkGo(env))
   }
 
+  if (config) checks.push(...(await checkDatabase(projectDir, config, selection?.kind, env)))
   if (config) checks.push(...(await checkProject(projectDir, config, env)))
   return {projectDir, ...(selection ? {runtime: selection.kind} : {}), checks, ok: checks.every((c) => c.status !== 'fail')}
 }
@@ -117,6 +122,37 @@ async function checkBinary(server: (typeof ORY_SERVERS)[number], env: NodeJS.Pro
   } catch (error) {
     return failure(id, error, fix)
   }
+}
+
+/**
+ * `database: postgres`: natively, this machine's PostgreSQL server binaries (and, as root, the account to run them
+ * as); `database.urls`: each server's own database answers `SELECT 1` (named by host:port/database only).
+ */
+async function checkDatabase(projectDir: string, config: IamConfig, runtime: string | undefined, env: NodeJS.ProcessEnv): Promise<DoctorCheck[]> {
+  if (isManagedPostgres(config.database)) {
+    if (runtime === 'compose') return [{id: 'database', status: 'ok', message: `PostgreSQL runs as the compose service postgres (${POSTGRES_IMAGE})`}]
+    try {
+      const binaries = await findPostgresBinaries(env)
+      const account = await postgresAccount()
+      return [{id: 'database', status: 'ok', message: `PostgreSQL ${binaries.version} at ${binaries.bindir}${account ? ` (run as ${account.name}: iam runs as root)` : ''}`}]
+    } catch (error) {
+      return [failure('database', error, 'Install the package postgresql (Debian/Ubuntu: `sudo apt-get install postgresql`), or set database: sqlite.')]
+    }
+  }
+  if (!isExternalPostgres(config.database)) return []
+  const projectVars = await projectEnv(projectDir)
+  return Promise.all(
+    DATABASE_SERVERS.map(async (server): Promise<DoctorCheck> => {
+      const id = `database.${server}`
+      try {
+        const url = resolveEnvRefs(config.database.urls![server], {...projectVars, ...env})
+        await checkPostgresDatabase(server, url)
+        return {id, status: 'ok', message: `${server}'s database at ${describePostgresUrl(url)} answers`}
+      } catch (error) {
+        return failure(id, error, `Check database.urls.${server} and that its server runs.`)
+      }
+    }),
+  )
 }
 
 async function checkGo(env: NodeJS.ProcessEnv): Promise<DoctorCheck> {

@@ -127,7 +127,27 @@ describe('database: postgres (real PostgreSQL, Kratos and Keto)', () => {
     expect(refused.output).toContain('DATABASE_UNREACHABLE')
     expect(refused.output).toContain(`kratos's database at 127.0.0.1:${wrongPort}/own_kratos`)
     expect(refused.output).not.toContain(password)
+    const doctor = await runIam(['doctor', '--json'], {cwd: own.dir, timeoutMs: 60_000})
+    expect(doctor.exitCode).toBe(1)
+    const checks = (doctor.json as {checks: {id: string; status: string; message: string}[]}).checks
+    expect(checks.find((c) => c.id === 'database.kratos')).toMatchObject({status: 'fail', message: expect.stringContaining(`127.0.0.1:${wrongPort}/own_kratos`)})
+    expect(checks.find((c) => c.id === 'database.keto')).toMatchObject({status: 'ok'})
+    expect(doctor.output).not.toContain(password)
   }, 300_000)
+
+  it('without the server binaries: POSTGRES_NOT_INSTALLED (exit 3) naming the package, nothing started; doctor says the same', async () => {
+    const upstream = await fixtures.startUpstream()
+    const bare = await fixtures.makeProject('pgbare', upstream, (yaml) => yaml.replace(/^database: sqlite$/m, 'database: postgres'))
+    projects.push(bare.dir)
+    const env = {IAM_POSTGRES_BINDIR: join(bare.dir, 'no-such-bin')}
+    const up = await runIam(['up'], {cwd: bare.dir, env, timeoutMs: 120_000})
+    expect(up.exitCode, up.output).toBe(3)
+    expect(up.output).toContain('POSTGRES_NOT_INSTALLED')
+    expect(up.output).toContain('apt-get install postgresql')
+    expect((await runIam(['status', '--json'], {cwd: bare.dir})).json).toMatchObject({healthy: false})
+    const doctor = await runIam(['doctor', '--json'], {cwd: bare.dir, env, timeoutMs: 60_000})
+    expect((doctor.json as {checks: {id: string; status: string}[]}).checks.find((c) => c.id === 'database')).toMatchObject({status: 'fail'})
+  }, 180_000)
 
   it('iam down --volumes deletes the data: the next up starts from an empty database', async () => {
     const down = await runIam(['down', '--volumes', '--yes'], {cwd: dir, timeoutMs: 60_000})
