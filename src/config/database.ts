@@ -11,9 +11,8 @@ import type {DatabaseConfig} from './model.js'
 export const DATABASE_SERVERS = ['kratos', 'keto'] as const
 export type DatabaseServer = (typeof DATABASE_SERVERS)[number]
 
-/** The account of the managed server, and the secret in `.env` that holds its password. */
+/** The account of the managed server (its password is POSTGRES_PASSWORD in `.env`). */
 export const MANAGED_POSTGRES_USER = 'iam'
-export const POSTGRES_PASSWORD_SECRET = 'POSTGRES_PASSWORD'
 
 export function isManagedPostgres(db: DatabaseConfig): boolean {
   return db.engine === 'postgres' && db.urls === undefined

@@ -130,11 +130,6 @@ export function postgresServeSpec(o: {binaries: PostgresBinaries; dataDir: strin
   }
 }
 
-/** The health URL of the managed server: no credentials (status and readiness probes need none). */
-export function postgresHealthUrl(port: number): string {
-  return `postgres://127.0.0.1:${port}`
-}
-
 function connectionFailure(error: unknown): string {
   const e = error as {code?: string; message?: string}
   if (e.code === 'ECONNREFUSED') return 'connection refused'
