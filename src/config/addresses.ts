@@ -17,6 +17,10 @@ export interface DerivedAddresses {
   issuer: string
   /** kratos.smtpUrl: the bundled mail catcher. */
   smtpUrl: string
+  /** kratos.uiUrl: the built-in sign-in pages under the gateway's /ui/. */
+  uiUrl: string
+  /** kratos.allowedReturnUrls: anywhere on the gateway's origin. */
+  allowedReturnUrls: string[]
 }
 
 export function derivedAddresses(ports: PortsConfig, gatewayUrl?: string): DerivedAddresses {
@@ -26,8 +30,17 @@ export function derivedAddresses(ports: PortsConfig, gatewayUrl?: string): Deriv
     kratosPublicUrl: `http://127.0.0.1:${ports.kratosPublic}/`,
     issuer: `${gateway}/`,
     smtpUrl: `smtp://127.0.0.1:${ports.mailSmtp}/?disable_starttls=true`,
+    uiUrl: `${gateway}${UI_PATH}`,
+    allowedReturnUrls: [`${gateway}/`],
   }
 }
+
+/** Where the gateway serves Kratos' public API (browsers use it; Kratos' cookies and redirects stay on one origin). */
+export const ORY_PATH = '/.ory/'
+/** Where the gateway serves the built-in sign-in pages. */
+export const UI_PATH = '/ui/'
+/** Where the starter app lives below the gateway (the flows' default return). */
+export const APP_PATH = '/app/'
 
 const trimSlash = (url: string): string => url.replace(/\/+$/, '')
 

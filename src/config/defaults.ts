@@ -23,11 +23,12 @@ export const DEFAULT_PORTS: Readonly<PortsConfig> = Object.freeze({
   mailUi: 4436,
   mailSmtp: 1025,
   postgres: 4432,
+  ui: 4460,
+  exampleApp: 8080,
 })
 
 /** Where the example routes forward to: the user's own application. */
 export const EXAMPLE_UPSTREAM = 'http://127.0.0.1:8080'
-export const DEFAULT_UI_URL = 'http://127.0.0.1:3000/'
 
 /** Subject types of a relation whose `subjects` are not declared. */
 export const DEFAULT_RELATION_SUBJECTS: readonly string[] = Object.freeze(['User'])
@@ -39,7 +40,7 @@ export interface DefaultBasis {
   ports?: Partial<PortsConfig>
   /** gateway.publicUrl when set; the issuer and the example routes' matches follow it. */
   gatewayUrl?: string
-  /** The UI URL allowedReturnUrls defaults to. */
+  /** kratos.uiUrl when set (default: the built-in pages under the gateway's /ui/). */
   uiUrl?: string
   /** When false the admin example route checks Keto (anyOf) instead of session roles. Default true. */
   roles?: boolean
@@ -56,9 +57,10 @@ export function defaultNamespaces(): NamespaceConfig[] {
 /** The complete starter model for a project; URLs are derived from the ports in `basis`. */
 export function defaultConfig(project: string, basis: DefaultBasis = {}): IamConfig {
   const ports: PortsConfig = {...DEFAULT_PORTS, ...basis.ports}
-  const uiUrl = basis.uiUrl ?? DEFAULT_UI_URL
+  const addresses0 = derivedAddresses(ports, basis.gatewayUrl)
+  const uiUrl = basis.uiUrl ?? addresses0.uiUrl
   const rolesEnabled = basis.roles ?? true
-  const addresses = derivedAddresses(ports, basis.gatewayUrl)
+  const addresses = addresses0
   return {
     version: 1,
     project,
@@ -70,7 +72,8 @@ export function defaultConfig(project: string, basis: DefaultBasis = {}): IamCon
     kratos: {
       publicUrl: addresses.kratosPublicUrl,
       uiUrl,
-      allowedReturnUrls: [uiUrl],
+      // The built-in pages return anywhere on the gateway's origin; a UI of your own returns to itself.
+      allowedReturnUrls: basis.uiUrl === undefined ? addresses0.allowedReturnUrls : [uiUrl],
       traits: {name: true},
       methods: {password: true, code: false},
       passwordBreachCheck: true,
@@ -88,6 +91,8 @@ export function defaultConfig(project: string, basis: DefaultBasis = {}): IamCon
     roles: {enabled: rolesEnabled, namespace: 'Role', relation: 'member', strict: false},
     routes: exampleRoutes(project, addresses.gatewayUrl, rolesEnabled),
     seed: {identities: [], tuples: []},
+    // The starter runs the example app its routes point at; an iam.yaml without the key runs none.
+    exampleApp: true,
   }
 }
 
@@ -115,5 +120,7 @@ function exampleRoutes(project: string, gatewayUrl: string, rolesEnabled: boolea
       audience,
       authorization: {anyOf: [adminCheck, {namespace: 'Tenant', object: '{tenant}', relation: 'member'}]},
     },
+    // The signed-in area the sign-in pages return to (kratos' default return URL is gateway + /app/).
+    {id: 'app', match: matchUrl(gatewayUrl, '/app/<**>'), methods: ['GET', 'POST'], upstream: EXAMPLE_UPSTREAM, auth: 'session', audience},
   ]
 }

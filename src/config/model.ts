@@ -26,6 +26,8 @@ export interface PortsConfig {
   mailUi: number // 4436 (mail catcher web UI)
   mailSmtp: number // 1025 (mail catcher SMTP)
   postgres: number // 4432 (the PostgreSQL server iam runs with `database: postgres`; loopback)
+  ui: number // 4460 (`iam serve ui`: the built-in sign-in pages, reached through the gateway under /ui/)
+  exampleApp: number // 8080 (`iam serve example-app`, with exampleApp: true)
 }
 
 /**
@@ -51,7 +53,10 @@ export interface GatewayConfig {
 export interface KratosConfig {
   /** Kratos' public base URL as browsers and the gateway see it. Default http://127.0.0.1:<kratosPublic>/ */
   publicUrl: string
-  /** Where the self-service UI lives (login/registration pages). */
+  /**
+   * Where the self-service UI lives (login/registration pages). Default gateway.publicUrl + "/ui/": the built-in
+   * pages of `iam serve ui`, on the gateway's origin. Another URL replaces them (and iam does not start them).
+   */
   uiUrl: string
   allowedReturnUrls: string[]
   /** Identity traits beyond the always-required email. */
@@ -174,6 +179,8 @@ export interface IamConfig {
   roles: RolesConfig
   routes: RouteConfig[]
   seed: SeedConfig
+  /** Run the example app (`iam serve example-app`, examples/app/) on ports.exampleApp: the starter routes' upstream. */
+  exampleApp: boolean
 }
 
 /** Where things live inside a project directory (relative paths). */

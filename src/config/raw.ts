@@ -27,6 +27,7 @@ export interface RawConfig {
   roles?: Partial<RolesConfig>
   /** Routes as the model holds them, except `match`, which may be a path below gateway.publicUrl. */
   routes?: RouteConfig[]
+  exampleApp?: boolean
   seed?: {identities?: (Omit<SeedIdentity, 'roles'> & {roles?: string[]})[]; tuples?: string[]}
 }
 
@@ -110,5 +111,6 @@ export function toModel(raw: RawConfig): IamConfig {
       })),
       tuples: [...(raw.seed?.tuples ?? [])],
     },
+    exampleApp: raw.exampleApp ?? false,
   }
 }

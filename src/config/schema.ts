@@ -52,6 +52,8 @@ export const iamConfigJsonSchema = {
         mailUi: port('Mail catcher web UI.'),
         mailSmtp: port('Mail catcher SMTP.'),
         postgres: port('The PostgreSQL server iam runs with `database: postgres` (loopback).'),
+        ui: port('Built-in sign-in pages (iam serve ui), reached through the gateway under /ui/.'),
+        exampleApp: port('The example app (iam serve example-app) the starter routes point at.'),
       }),
       database: {
         description:
@@ -146,6 +148,7 @@ export const iamConfigJsonSchema = {
           {required: ['id', 'match', 'methods', 'upstream', 'auth', 'audience']},
         ),
       },
+      exampleApp: bool('Run the example app (examples/app: greets the signed-in user from the id_token) on ports.exampleApp with iam up.'),
       seed: object({
         identities: {
           type: 'array',

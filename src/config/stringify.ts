@@ -13,7 +13,8 @@ import type {IamConfig, NamespaceConfig, RouteConfig} from './model.js'
 export function configToYamlData(config: IamConfig): Record<string, unknown> {
   const derived = derivedAddresses(config.ports, config.gateway.publicUrl)
   const fromPorts = derivedAddresses(config.ports)
-  const {publicUrl, smtpUrl, ...kratos} = config.kratos
+  const {publicUrl, smtpUrl, uiUrl, allowedReturnUrls, ...kratos} = config.kratos
+  const defaultReturns = uiUrl === derived.uiUrl ? derived.allowedReturnUrls : [uiUrl]
   return {
     version: config.version,
     project: config.project,
@@ -24,8 +25,9 @@ export function configToYamlData(config: IamConfig): Record<string, unknown> {
     gateway: config.gateway.publicUrl === fromPorts.gatewayUrl ? {} : {publicUrl: config.gateway.publicUrl},
     kratos: {
       ...(publicUrl === derived.kratosPublicUrl ? {} : {publicUrl}),
+      ...(uiUrl === derived.uiUrl ? {} : {uiUrl}),
+      ...(JSON.stringify(allowedReturnUrls) === JSON.stringify(defaultReturns) ? {} : {allowedReturnUrls: [...allowedReturnUrls]}),
       ...kratos,
-      allowedReturnUrls: [...config.kratos.allowedReturnUrls],
       traits: {...config.kratos.traits},
       methods: {...config.kratos.methods},
       ...(smtpUrl === derived.smtpUrl ? {} : {smtpUrl}),
@@ -40,6 +42,7 @@ export function configToYamlData(config: IamConfig): Record<string, unknown> {
     },
     roles: {...config.roles},
     routes: config.routes.map((r) => routeData(r, config.gateway.publicUrl)),
+    exampleApp: config.exampleApp,
     seed: {
       identities: config.seed.identities.map((i) => ({...i, roles: [...i.roles]})),
       tuples: [...config.seed.tuples],
@@ -95,7 +98,11 @@ password in .env; data kept by \`iam down\`, deleted by \`iam down --volumes\`).
 default http://127.0.0.1:<ports.oathkeeperProxy>; set it for a real domain (e.g. https://api.example.com).
 Route matches are paths below it and tokens.issuer defaults to it.`,
   kratos: `Kratos: identities, login and sessions. publicUrl (default http://127.0.0.1:<ports.kratosPublic>/) and
-smtpUrl (default: the bundled mail catcher on ports.mailSmtp) follow ports: unless set here.`,
+smtpUrl (default: the bundled mail catcher on ports.mailSmtp) follow ports: unless set here. Browsers reach Kratos
+through the gateway under /.ory/ and sign in on the built-in pages under /ui/ (iam serve ui), all on one origin;
+uiUrl: your own UI instead (then allowedReturnUrls defaults to it).`,
+  exampleApp: `true: iam up runs the example app (examples/app, \`iam serve example-app\`) on ports.exampleApp, where the starter
+routes forward: it greets the signed-in user from the id_token (subject, email, roles).`,
   keto: `Keto: permissions as relation tuples (Namespace:object#relation@subject). Namespaces are rendered to the
 Ory Permission Language; a relation's subjects default to [User] (add e.g. subjects: {member: [User, Role#member]}).`,
   tokens: `The id_token JWT Oathkeeper mints for every request it forwards; services verify it against the JWKS.
@@ -134,6 +141,8 @@ const INLINE: Record<string, Record<string, string>> = {
     mailUi: 'mail catcher web UI',
     mailSmtp: 'mail catcher SMTP',
     postgres: 'PostgreSQL, with database: postgres',
+    ui: 'built-in sign-in pages (gateway /ui/)',
+    exampleApp: 'the example app (exampleApp: true)',
   },
   kratos: {
     publicUrl: 'as browsers and the gateway see it',

@@ -1,4 +1,5 @@
-import {isLoopbackUrl, isMatchPath, matchPathBelow, originOf, portOf} from './addresses.js'
+import {isLoopbackUrl, isMatchPath, matchPathBelow, ORY_PATH, originOf, portOf, UI_PATH} from './addresses.js'
+import {usesBuiltInUi} from './browser.js'
 import {formatDuration} from './duration.js'
 import {findEnvRefs, hasEnvRefs, malformedEnvRef} from './env.js'
 import {didYouMean, formatPath, type ConfigPath, type RawIssue} from './issues.js'
@@ -60,6 +61,7 @@ export function semanticIssues(raw: RawConfig, config: IamConfig): RawIssue[] {
   const namespaces = namespaceIssues(config, issues)
   roleIssues(config, namespaces, issues)
   routeIssues(raw, config, namespaces, issues)
+  reservedPathIssues(config, issues)
   seedIssues(config, namespaces, issues)
   return issues
 }
@@ -193,6 +195,18 @@ function addressIssues(raw: RawConfig, config: IamConfig, issues: RawIssue[]): v
       message: `names ${origin}, but the gateway's public URL is ${gateway}${raw.gateway?.publicUrl === undefined ? ' (from ports.oathkeeperProxy)' : ' (gateway.publicUrl)'}: Oathkeeper would never match this rule`,
       allowed: [`match: ${path} (a path; the host part follows gateway.publicUrl)`],
     })
+  })
+}
+
+/** The gateway serves Kratos under /.ory/ and the built-in pages under /ui/: a route there would shadow them. */
+function reservedPathIssues(config: IamConfig, issues: RawIssue[]): void {
+  const reserved = [ORY_PATH, ...(usesBuiltInUi(config) ? [UI_PATH] : [])]
+  config.routes.forEach((route, i) => {
+    const path = matchPathBelow(config.gateway.publicUrl, route.match)
+    const clash = path === undefined ? undefined : reserved.find((r) => path === r.slice(0, -1) || path.startsWith(r) || path.startsWith(`${r.slice(0, -1)}<`))
+    if (clash) {
+      issues.push({path: ['routes', i, 'match'], message: `${path} is below ${clash}, where the gateway serves ${clash === ORY_PATH ? "Kratos' public API" : 'the built-in sign-in pages'}`, allowed: ['a path outside /.ory/ and /ui/']})
+    }
   })
 }
 

@@ -3,6 +3,8 @@
  * and CI need. Both runtimes (native and the compose renderer), status and the env output derive from this one plan
  * so they cannot disagree.
  */
+import {APP_PATH, derivedAddresses} from '../config/addresses.js'
+import {kratosBrowserUrl, usesBuiltInUi} from '../config/browser.js'
 import {isManagedPostgres} from '../config/database.js'
 import {usesMailCatcher} from '../config/mail.js'
 import type {IamConfig} from '../config/model.js'
@@ -37,7 +39,7 @@ export function needsBatchAuth(config: IamConfig): boolean {
  * deployment behind TLS gets production Kratos, a laptop keeps working on http://127.0.0.1.
  */
 export function kratosDevMode(config: IamConfig): boolean {
-  return !config.kratos.publicUrl.startsWith('https://')
+  return !config.kratos.publicUrl.startsWith('https://') && !config.gateway.publicUrl.startsWith('https://')
 }
 
 export function needsRoleWebhook(config: IamConfig): boolean {
@@ -102,6 +104,9 @@ export function planServices(config: IamConfig): ServiceDef[] {
       dependsOn: [],
     })
   }
+  // The sign-in pages ask Kratos for each flow; the example app only needs the gateway's JWKS when a request comes.
+  if (usesBuiltInUi(config)) services.push({...embedded('ui', p.ui), dependsOn: ['kratos']})
+  if (config.exampleApp) services.push({...embedded('example-app', p.exampleApp), dependsOn: []})
   services.push({
     name: 'oathkeeper',
     kind: 'ory',
@@ -137,6 +142,8 @@ export function endpoints(config: IamConfig, o: {runtime: 'native' | 'compose'})
   if (needsBatchAuth(config)) list.push({env: 'BATCH_AUTH_URL', label: 'batch-auth', url: url(p.batchAuth)})
   if (needsRoleWebhook(config)) list.push({env: 'ROLE_WEBHOOK_URL', label: 'role-webhook', url: url(p.roleWebhook)})
   if (o.runtime === 'compose' || usesMailCatcher(config)) list.push({env: 'MAIL_UI_URL', label: 'Mail UI', url: url(p.mailUi)})
+  if (usesBuiltInUi(config)) list.push({env: 'SIGN_IN_URL', label: 'Sign-in UI', url: `${config.kratos.uiUrl}login`})
+  if (config.exampleApp) list.push({env: 'EXAMPLE_APP_URL', label: 'Example app (through the gateway)', url: `${derivedAddresses(p, config.gateway.publicUrl).gatewayUrl}${APP_PATH}`})
   if (isManagedPostgres(config.database)) list.push({env: 'POSTGRES_URL', label: 'PostgreSQL (user iam, password POSTGRES_PASSWORD in .env)', url: postgresUrl(p.postgres)})
   return list
 }
@@ -147,7 +154,7 @@ export function plannedPorts(services: ServiceDef[]): {service: ServiceName; nam
 }
 
 /** iam's own servers, launched as `iam serve <name> …` by both runtimes. */
-export const EMBEDDED_SERVICES = ['batch-auth', 'role-webhook', 'mail'] as const
+export const EMBEDDED_SERVICES = ['batch-auth', 'role-webhook', 'mail', 'ui', 'example-app'] as const
 export type EmbeddedService = (typeof EMBEDDED_SERVICES)[number]
 
 export function isEmbeddedService(name: string): name is EmbeddedService {
@@ -162,11 +169,24 @@ export interface EmbeddedTarget {
   host: string
   ketoReadUrl: string
   kratosAdminUrl: string
+  kratosPublicUrl: string
+  /** Oathkeeper's API (the JWKS). */
+  oathkeeperApiUrl: string
+  /** The mail catcher's inbox as a browser opens it (none under compose: Mailpit is on its own port). */
+  mailUrl?: string
 }
 
 /** The native runtime's target: loopback listeners and loopback Ory URLs. */
 export function loopbackTarget(config: IamConfig): EmbeddedTarget {
-  return {host: LOOPBACK, ketoReadUrl: url(config.ports.ketoRead), kratosAdminUrl: url(config.ports.kratosAdmin)}
+  const p = config.ports
+  return {
+    host: LOOPBACK,
+    ketoReadUrl: url(p.ketoRead),
+    kratosAdminUrl: url(p.kratosAdmin),
+    kratosPublicUrl: url(p.kratosPublic),
+    oathkeeperApiUrl: url(p.oathkeeperApi),
+    ...(usesMailCatcher(config) ? {mailUrl: `${url(p.mailUi)}/`} : {}),
+  }
 }
 
 /**
@@ -188,5 +208,16 @@ export function embeddedServeArgs(config: IamConfig, service: EmbeddedService, t
       ]
     case 'mail':
       return ['serve', 'mail', '--host', target.host, '--smtp-port', String(p.mailSmtp), '--port', String(p.mailUi)]
+    case 'ui':
+      return [
+        'serve', 'ui', '--host', target.host, '--port', String(p.ui), '--kratos-public-url', target.kratosPublicUrl,
+        '--browser-kratos-url', kratosBrowserUrl(config), '--app-url', `${derivedAddresses(p, config.gateway.publicUrl).gatewayUrl}${APP_PATH}`,
+        ...(target.mailUrl ? ['--mail-url', target.mailUrl] : []),
+      ]
+    case 'example-app':
+      return [
+        'serve', 'example-app', '--host', target.host, '--port', String(p.exampleApp), '--jwks-url', `${target.oathkeeperApiUrl}/.well-known/jwks.json`,
+        '--issuer', config.tokens.issuer, ...[...new Set(config.routes.map((r) => r.audience))].flatMap((a) => ['--audience', a]),
+      ]
   }
 }

@@ -13,6 +13,7 @@
  * (as src/runtime/compose.ts does). `${NAME:?…}` makes compose refuse to start when one is missing.
  */
 import {DATABASE_SERVERS, isManagedPostgres, MANAGED_POSTGRES_USER, type DatabaseServer} from '../config/database.js'
+import {usesBuiltInUi} from '../config/browser.js'
 import type {IamConfig} from '../config/model.js'
 import {embeddedServeArgs, kratosDevMode, type EmbeddedTarget} from '../plan/services.js'
 import {LAYOUT, SERVER_RELATIVE} from '../project/layout.js'
@@ -35,7 +36,16 @@ export interface ComposeContext {
 
 /** Where iam's servers listen and reach Keto and Kratos inside compose: all interfaces, service names. */
 export function composeTarget(config: IamConfig): EmbeddedTarget {
-  return {host: '0.0.0.0', ketoReadUrl: `http://keto:${config.ports.ketoRead}`, kratosAdminUrl: `http://kratos:${config.ports.kratosAdmin}`}
+  const p = config.ports
+  return {
+    host: '0.0.0.0',
+    ketoReadUrl: `http://keto:${p.ketoRead}`,
+    kratosAdminUrl: `http://kratos:${p.kratosAdmin}`,
+    kratosPublicUrl: `http://kratos:${p.kratosPublic}`,
+    oathkeeperApiUrl: `http://oathkeeper:${p.oathkeeperApi}`,
+    // Mailpit's inbox as the browser on the host opens it.
+    mailUrl: `http://127.0.0.1:${p.mailUi}/`,
+  }
 }
 
 /** Compose project name: lowercase letters, digits, `-` and `_`, starting with a letter or digit. */
@@ -229,6 +239,16 @@ export function renderCompose(config: IamConfig, ctx: ComposeContext): string {
       healthcheck: {test: ['CMD', '/mailpit', 'readyz'], interval: '2s', timeout: '2s', retries: 30},
       restart: 'unless-stopped',
     },
+  }
+  if (usesBuiltInUi(config)) {
+    // The sign-in pages: reached through the gateway (rules.compose.json sends /ui/ to this service).
+    services.ui = {
+      image: NODE_IMAGE,
+      command: [...npxIam, ...embeddedServeArgs(config, 'ui', target)],
+      depends_on: {kratos: {condition: 'service_healthy'}},
+      healthcheck: healthcheck(`http://127.0.0.1:${ports.ui}/health/alive`),
+      restart: 'unless-stopped',
+    }
   }
   if (config.roles.enabled) {
     services['role-webhook'] = {

@@ -27,7 +27,13 @@ export function renderAll(config: IamConfig, ctx: RenderContext): RenderedFile[]
     {path: LAYOUT.oathkeeperConfig, content: renderOathkeeperConfig(config)},
     {path: LAYOUT.oathkeeperRules, content: renderOathkeeperRules(config)},
     {path: LAYOUT.oathkeeperComposeConfig, content: renderOathkeeperComposeConfig(config)},
-    {path: LAYOUT.oathkeeperComposeRules, content: renderOathkeeperRules(config, {upstream: (url) => rehost(url, 'host.docker.internal')})},
+    {
+      path: LAYOUT.oathkeeperComposeRules,
+      content: renderOathkeeperRules(config, {
+        upstream: (url) => rehost(url, 'host.docker.internal'),
+        browser: {kratosPublic: `http://kratos:${config.ports.kratosPublic}`, ui: `http://ui:${config.ports.ui}`},
+      }),
+    },
     {path: LAYOUT.compose, content: renderCompose(config, ctx)},
   ]
   if (config.roles.enabled) files.push({path: LAYOUT.roleWebhookBody, content: ctx.assets.roleWebhookJsonnet})

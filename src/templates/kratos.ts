@@ -11,6 +11,7 @@
  * with a placeholder secret, so a server started without that env fails loudly (the role webhook answers 401 and the
  * flow errors) instead of silently skipping roles. See kratosEnv in src/project/env.ts.
  */
+import {defaultReturnUrl, kratosBrowserUrl} from '../config/browser.js'
 import type {IamConfig} from '../config/model.js'
 import {SERVER_RELATIVE} from '../project/layout.js'
 import {baseUrl, joinUrl, jsonDocument, loopback, yamlDocument} from './common.js'
@@ -94,11 +95,12 @@ export function renderKratosConfig(config: IamConfig): string {
   smtp.from_address = kratos.fromAddress
   const doc = {
     serve: {
-      public: {base_url: baseUrl(kratos.publicUrl), host: '127.0.0.1', port: ports.kratosPublic},
+      // Browsers reach Kratos through the gateway (/.ory/): its cookies and redirects are on the app's origin.
+      public: {base_url: baseUrl(kratosBrowserUrl(config)), host: '127.0.0.1', port: ports.kratosPublic},
       admin: {base_url: baseUrl(loopback(ports.kratosAdmin)), host: '127.0.0.1', port: ports.kratosAdmin},
     },
     selfservice: {
-      default_browser_return_url: baseUrl(kratos.uiUrl),
+      default_browser_return_url: baseUrl(defaultReturnUrl(config)),
       allowed_return_urls: [...kratos.allowedReturnUrls],
       methods: {
         password: {enabled: kratos.methods.password, config: {haveibeenpwned_enabled: kratos.passwordBreachCheck}},

@@ -18,7 +18,10 @@
  * - The JWKS is re-read every OATHKEEPER_JWKS_TTL (`authenticators.jwt.config.jwks_ttl`, which configures the
  *   fetcher shared with the id_token mutator), so a rotated key is used within that time without a restart.
  */
+import {matchUrl, ORY_PATH, UI_PATH} from '../config/addresses.js'
+import {usesBuiltInUi} from '../config/browser.js'
 import type {HttpMethod, IamConfig, RouteConfig} from '../config/model.js'
+import {HTTP_METHODS} from '../config/schema.js'
 import {formatDuration} from '../config/duration.js'
 import {toOathkeeperRegexp} from '../config/match.js'
 import {ORY_SPECS} from '../ory/servers.js'
@@ -60,10 +63,16 @@ const ROLES_TEMPLATE =
  * The id_token claims template: `aud` (when given), a per-request `jti`, and `roles` from the session's
  * metadata_public when roles are enabled. `iss`, `sub`, `iat`, `nbf`, `exp` are set by the mutator itself.
  */
-export function idTokenClaimsTemplate(config: IamConfig, audience?: string): string {
+const EMAIL_TEMPLATE =
+  '{{ $email := "" }}{{ with .Extra }}{{ with .identity }}{{ with .traits }}{{ with .email }}{{ $email = . }}' +
+  '{{ end }}{{ end }}{{ end }}{{ end }}{{ toJson $email }}'
+
+export function idTokenClaimsTemplate(config: IamConfig, audience?: string, o: {session?: boolean} = {}): string {
   const parts: string[] = []
   if (audience !== undefined) parts.push(`"aud":[${JSON.stringify(noTemplate(audience, 'A route audience'))}]`)
   parts.push('"jti":"{{ uuidv4 }}"')
+  // The signed-in user's email, so an app can greet them without asking Kratos (session routes only).
+  if (o.session) parts.push(`"email":${EMAIL_TEMPLATE}`)
   if (config.roles.enabled) parts.push(`"roles":${ROLES_TEMPLATE}`)
   return `{${parts.join(',')}}`
 }
@@ -229,14 +238,42 @@ export function routeToRule(config: IamConfig, route: RouteConfig, o: {upstream?
     upstream,
     authenticators,
     authorizer,
-    mutators: [{handler: 'id_token', config: {claims: idTokenClaimsTemplate(config, route.audience)}}],
+    mutators: [{handler: 'id_token', config: {claims: idTokenClaimsTemplate(config, route.audience, {session: route.auth === 'session'})}}],
   }
+}
+
+/** Where the gateway forwards the browser paths: Kratos' public API and the built-in pages (loopback natively). */
+export interface BrowserUpstreams {
+  kratosPublic: string
+  ui: string
+}
+
+/**
+ * The gateway's own rules for the browser, on the gateway's origin: `/.ory/…` → Kratos' public API (prefix
+ * stripped) and, with the built-in pages, `/ui/…` → `iam serve ui`. Both anonymous and `noop` (Kratos and the pages
+ * read the session cookie themselves; an id_token header would only confuse Kratos), never a session check.
+ */
+export function browserRules(config: IamConfig, upstreams: BrowserUpstreams): OathkeeperRule[] {
+  const rule = (id: string, path: string, upstream: OathkeeperRule['upstream'], what: string): OathkeeperRule => ({
+    id,
+    version: ORY_SPECS.oathkeeper.version,
+    description: `iam: ${what}`,
+    match: {url: toOathkeeperRegexp(matchUrl(config.gateway.publicUrl, `${path}<**>`)).url, methods: [...HTTP_METHODS]},
+    upstream,
+    authenticators: [{handler: 'anonymous'}, {handler: 'noop'}],
+    authorizer: {handler: 'allow'},
+    mutators: [{handler: 'noop'}],
+  })
+  const rules = [rule('iam-ory', ORY_PATH, {url: upstreams.kratosPublic, preserve_host: false, strip_path: ORY_PATH.slice(0, -1)}, "Kratos' public API for browsers")]
+  if (usesBuiltInUi(config)) rules.push(rule('iam-ui', UI_PATH, {url: upstreams.ui, preserve_host: false}, 'the built-in sign-in pages'))
+  return rules
 }
 
 /**
  * rules.json: one rule per route, in iam.yaml order. Disjointness of the matches is checked when iam.yaml is loaded
  * (src/config/validate.ts): Oathkeeper answers 500 when two rules match one request.
  */
-export function renderOathkeeperRules(config: IamConfig, o: {upstream?: (url: string) => string} = {}): string {
-  return jsonDocument(config.routes.map((route) => routeToRule(config, route, {upstream: o.upstream?.(route.upstream)})))
+export function renderOathkeeperRules(config: IamConfig, o: {upstream?: (url: string) => string; browser?: BrowserUpstreams} = {}): string {
+  const browser = o.browser ?? {kratosPublic: loopback(config.ports.kratosPublic), ui: loopback(config.ports.ui)}
+  return jsonDocument([...config.routes.map((route) => routeToRule(config, route, {upstream: o.upstream?.(route.upstream)})), ...browserRules(config, browser)])
 }

@@ -61,11 +61,12 @@ export function nativeFixtures(): NativeFixtures {
       // (route matches, issuer, Kratos' URL, the catcher's SMTP URL) must follow from it.
       const doc = parseDocument(await readFile(join(dir, 'iam.yaml'), 'utf8'))
       for (const key of PORT_NAMES) doc.setIn(['ports', key], ports[key])
-      let text = doc.toString({lineWidth: 0, flowCollectionPadding: false})
+      // The test's own upstream stands in for the example app (a test that wants the app sets exampleApp: true).
+      doc.set('exampleApp', false)
+      let text = doc.toString({lineWidth: 0, flowCollectionPadding: false}).replaceAll(EXAMPLE_UPSTREAM, `http://127.0.0.1:${upstreamPort}`)
       for (const key of PORT_NAMES) {
         if (new RegExp(`[:/]${DEFAULT_PORTS[key]}\\b`).test(text)) throw new Error(`iam init wrote the default port of ${key} outside ports:`)
       }
-      text = text.replaceAll(EXAMPLE_UPSTREAM, `http://127.0.0.1:${upstreamPort}`)
       await writeFile(join(dir, 'iam.yaml'), edit(text))
       return {dir, ports}
     },
