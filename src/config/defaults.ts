@@ -27,7 +27,7 @@ export const DEFAULT_PORTS: Readonly<PortsConfig> = Object.freeze({
   exampleApp: 8080,
 })
 
-/** Where the example routes forward to: the user's own application. */
+/** Where the example routes forward to with the default ports: the example app (later, the user's own application). */
 export const EXAMPLE_UPSTREAM = 'http://127.0.0.1:8080'
 
 /** Subject types of a relation whose `subjects` are not declared. */
@@ -89,23 +89,23 @@ export function defaultConfig(project: string, basis: DefaultBasis = {}): IamCon
       jwksRefreshMs: 30_000,
     },
     roles: {enabled: rolesEnabled, namespace: 'Role', relation: 'member', strict: false},
-    routes: exampleRoutes(project, addresses.gatewayUrl, rolesEnabled),
+    routes: exampleRoutes(project, addresses.gatewayUrl, rolesEnabled, `http://127.0.0.1:${ports.exampleApp}`),
     seed: {identities: [], tuples: []},
     // The starter runs the example app its routes point at; an iam.yaml without the key runs none.
     exampleApp: true,
   }
 }
 
-function exampleRoutes(project: string, gatewayUrl: string, rolesEnabled: boolean): RouteConfig[] {
+function exampleRoutes(project: string, gatewayUrl: string, rolesEnabled: boolean, upstream: string): RouteConfig[] {
   const audience = `${project}-api`
   const adminCheck = {namespace: 'Role', object: 'admin', relation: 'member'}
   return [
-    {id: 'public', match: matchUrl(gatewayUrl, '/public/<**>'), methods: ['GET', 'HEAD'], upstream: EXAMPLE_UPSTREAM, auth: 'anonymous', audience},
+    {id: 'public', match: matchUrl(gatewayUrl, '/public/<**>'), methods: ['GET', 'HEAD'], upstream, auth: 'anonymous', audience},
     {
       id: 'admin',
       match: matchUrl(gatewayUrl, '/admin/<**>'),
       methods: [...WRITE_METHODS],
-      upstream: EXAMPLE_UPSTREAM,
+      upstream,
       auth: 'session',
       audience,
       // Without the role webhook sessions carry no roles, so ask Keto for the same fact instead.
@@ -115,12 +115,12 @@ function exampleRoutes(project: string, gatewayUrl: string, rolesEnabled: boolea
       id: 'tenant',
       match: matchUrl(gatewayUrl, '/tenants/{tenant}/<**>'),
       methods: [...WRITE_METHODS],
-      upstream: EXAMPLE_UPSTREAM,
+      upstream,
       auth: 'session',
       audience,
       authorization: {anyOf: [adminCheck, {namespace: 'Tenant', object: '{tenant}', relation: 'member'}]},
     },
     // The signed-in area the sign-in pages return to (kratos' default return URL is gateway + /app/).
-    {id: 'app', match: matchUrl(gatewayUrl, '/app/<**>'), methods: ['GET', 'POST'], upstream: EXAMPLE_UPSTREAM, auth: 'session', audience},
+    {id: 'app', match: matchUrl(gatewayUrl, '/app/<**>'), methods: ['GET', 'POST'], upstream, auth: 'session', audience},
   ]
 }

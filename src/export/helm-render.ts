@@ -15,7 +15,7 @@ import {SERVER_RELATIVE} from '../project/layout.js'
 import {baseUrl, renderError} from '../templates/common.js'
 import {renderKetoConfig, renderKetoNamespaces} from '../templates/keto.js'
 import {kratosAfterHooks, renderIdentitySchema, renderKratosConfig} from '../templates/kratos.js'
-import {oathkeeperConfigObject, routeToRule} from '../templates/oathkeeper.js'
+import {browserRules, oathkeeperConfigObject, routeToRule} from '../templates/oathkeeper.js'
 import {parse, stringify} from 'yaml'
 
 /** The ory/k8s chart version the values are written for (the charts of ory/k8s v0.62.1). */
@@ -190,7 +190,10 @@ function oathkeeperValues(config: IamConfig, o: HelmExportOptions, warnings: str
   const jwks = `file://${JWKS_MOUNT}/${JWKS_FILE}`
   ;(doc.authenticators!.jwt!.config as Record<string, unknown>).jwks_urls = [jwks]
   ;(doc.mutators!.id_token!.config as Record<string, unknown>).jwks_url = jwks
-  const rules = config.routes.map((route) => routeToRule(config, route))
+  // Kratos' public API for browsers under /.ory/ on the gateway's origin, as locally; the built-in sign-in pages are
+  // not deployed by this export (a UI of your own: kratos.uiUrl).
+  const browser = browserRules(config, {kratosPublic: urls.kratosPublic, ui: ''}).filter((r) => r.id === 'iam-ory')
+  const rules = [...config.routes.map((route) => routeToRule(config, route)), ...browser]
   const loopbackRoutes = config.routes.filter((r) => LOOPBACK.test(r.upstream)).map((r) => r.id)
   if (loopbackRoutes.length > 0) {
     warnings.push(`route(s) ${loopbackRoutes.join(', ')} forward to a loopback upstream, which inside the cluster is the Oathkeeper pod itself: set their upstream to the in-cluster service URL in iam.yaml.`)

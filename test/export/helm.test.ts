@@ -98,7 +98,7 @@ describe('iam export helm', () => {
     )
     expect(report.namespace).toBe(RELEASE)
     // The starter's loopback upstreams mean nothing inside a cluster: said, not hidden.
-    expect(report.warnings.join('\n')).toContain('route(s) public, admin, tenant forward to a loopback upstream')
+    expect(report.warnings.join('\n')).toContain('route(s) public, admin, tenant, app forward to a loopback upstream')
 
     const clean = await runIam(['export', 'helm', '-C', project, '--out', 'k8s', '--release', RELEASE, '--check'])
     expect(clean.exitCode, clean.output).toBe(0)
@@ -161,7 +161,7 @@ describe('iam export helm', () => {
       find(chart, 'Service', `${RELEASE}-${name}`)
     }
     const rules = JSON.parse(find('oathkeeper', 'ConfigMap', `${RELEASE}-oathkeeper-rules`).data!['access-rules.json']!) as {id: string}[]
-    expect(rules.map((r) => r.id)).toEqual(['public', 'admin', 'tenant'])
+    expect(rules.map((r) => r.id)).toEqual(['public', 'admin', 'tenant', 'app', 'iam-ory'])
 
     // iam's servers: probes on their health endpoints, requests, non-root, read-only root filesystem.
     const own = docs(servers)

@@ -23,7 +23,7 @@ const fixtures = nativeFixtures()
 const {makeProject, startUpstream} = fixtures
 afterAll(() => fixtures.cleanup(), 60_000)
 
-const ALL = ['kratos', 'keto', 'batch-auth', 'role-webhook', 'mail', 'oathkeeper']
+const ALL = ['kratos', 'keto', 'batch-auth', 'role-webhook', 'mail', 'ui', 'oathkeeper']
 
 describe('native runtime: up, status, proxy, crash, down (real servers)', () => {
   let dir: string
@@ -171,7 +171,7 @@ describe('native runtime: --attach (real servers)', () => {
     child.kill('SIGINT')
     const result = await child
     expect(result.exitCode, result.stderr).toBe(0)
-    expect(result.stderr).toContain('stopped 6 service(s)')
+    expect(result.stderr).toContain('stopped 7 service(s)')
     for (const record of records) expect(await isRecordAlive(record), record.service).toBe(false)
     for (const name of ['kratosPublic', 'ketoRead', 'oathkeeperProxy', 'batchAuth', 'roleWebhook'] as const) expect(await isPortFree(ports[name]), name).toBe(true)
   })

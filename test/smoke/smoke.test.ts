@@ -78,6 +78,7 @@ describe('iam smoke (real servers)', () => {
       ['route.public', 'ok'],
       ['route.admin', 'ok'],
       ['route.tenant', 'ok'],
+      ['route.app', 'ok'],
       ['cleanup', 'ok'],
     ])
     const message = (id: string): string => r.report.steps.find((s) => s.id === id)!.message

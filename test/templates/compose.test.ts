@@ -94,7 +94,7 @@ describe('compose.yaml against compose-go (the docker compose loader)', () => {
     expect(result.stderr).toBe('')
     expect(result.exitCode).toBe(0)
     const project = JSON.parse(result.stdout) as Doc
-    expect(Object.keys(project.services).sort()).toEqual(['batch-auth', 'keto', 'keto-migrate', 'kratos', 'kratos-migrate', 'mailpit', 'oathkeeper', 'role-webhook'])
+    expect(Object.keys(project.services).sort()).toEqual(['batch-auth', 'keto', 'keto-migrate', 'kratos', 'kratos-migrate', 'mailpit', 'oathkeeper', 'role-webhook', 'ui'])
     expect(project.services.kratos.environment.SECRETS_COOKIE).toBe('c')
     expect(JSON.parse(project.services.kratos.environment.SELFSERVICE_FLOWS_LOGIN_AFTER).hooks[0].config.auth.config.value).toBe('Bearer w')
     expect(project.services.kratos.volumes[0].source).toBe(join(dir, 'ory/kratos'))
