@@ -16,6 +16,7 @@ import {loadConfig} from '../config/load.js'
 import {usesMailCatcher} from '../config/mail.js'
 import type {IamConfig} from '../config/model.js'
 import {kratosDevMode} from '../plan/services.js'
+import {BROWSER_RULE_IDS} from '../templates/oathkeeper.js'
 import {LAYOUT, projectPath} from '../project/layout.js'
 import {projectEnv, resolveRenderRefs} from '../project/render.js'
 import {readSecrets, secretNames} from '../project/secrets.js'
@@ -202,7 +203,8 @@ function adminChecks(input: ProductionInput): ProductionCheck[] {
 function ruleChecks(input: ProductionInput): ProductionCheck[] {
   const text = input.files[LAYOUT.oathkeeperRules]
   if (text === undefined) return [{id: 'production.rules', status: 'fail', file: LAYOUT.oathkeeperRules, message: 'not rendered', fix: 'Run `iam render`.'}]
-  const anonymous = new Set(input.config.routes.filter((r) => r.auth === 'anonymous').map((r) => r.id))
+  // The gateway's own browser rules (/.ory/ → Kratos, /ui/ → the sign-in pages) are open by design, as iam renders them.
+  const anonymous = new Set([...input.config.routes.filter((r) => r.auth === 'anonymous').map((r) => r.id), ...BROWSER_RULE_IDS])
   const rules = JSON.parse(text) as {id: string; authenticators?: {handler: string}[]; authorizer?: {handler: string}}[]
   const found: ProductionCheck[] = []
   rules.forEach((rule, i) => {
@@ -211,7 +213,7 @@ function ruleChecks(input: ProductionInput): ProductionCheck[] {
       found.push({id: 'production.rules', status: 'fail', file: LAYOUT.oathkeeperRules, key: `rules[${i}] (${rule.id})`, message: `rule ${rule.id} lets anyone through, but iam.yaml does not declare it anonymous`, fix: '`iam render --force` rewrites the rules from iam.yaml; declare the route `auth: anonymous` there if it is meant to be public.'})
     }
   })
-  return found.length > 0 ? found : [ok('production.rules', `no allow-all rule beyond the ${anonymous.size} route(s) iam.yaml declares anonymous`)]
+  return found.length > 0 ? found : [ok('production.rules', `no allow-all rule beyond the ${anonymous.size - BROWSER_RULE_IDS.length} route(s) iam.yaml declares anonymous and the gateway's /.ory/ and /ui/`)]
 }
 
 function smtpChecks(config: IamConfig): ProductionCheck[] {

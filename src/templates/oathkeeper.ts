@@ -242,6 +242,9 @@ export function routeToRule(config: IamConfig, route: RouteConfig, o: {upstream?
   }
 }
 
+/** Ids of the gateway's own browser rules (anonymous by design; `iam doctor --production` knows them). */
+export const BROWSER_RULE_IDS = ['iam-ory', 'iam-ui'] as const
+
 /** Where the gateway forwards the browser paths: Kratos' public API and the built-in pages (loopback natively). */
 export interface BrowserUpstreams {
   kratosPublic: string
@@ -264,8 +267,8 @@ export function browserRules(config: IamConfig, upstreams: BrowserUpstreams): Oa
     authorizer: {handler: 'allow'},
     mutators: [{handler: 'noop'}],
   })
-  const rules = [rule('iam-ory', ORY_PATH, {url: upstreams.kratosPublic, preserve_host: false, strip_path: ORY_PATH.slice(0, -1)}, "Kratos' public API for browsers")]
-  if (usesBuiltInUi(config)) rules.push(rule('iam-ui', UI_PATH, {url: upstreams.ui, preserve_host: false}, 'the built-in sign-in pages'))
+  const rules = [rule(BROWSER_RULE_IDS[0], ORY_PATH, {url: upstreams.kratosPublic, preserve_host: false, strip_path: ORY_PATH.slice(0, -1)}, "Kratos' public API for browsers")]
+  if (usesBuiltInUi(config)) rules.push(rule(BROWSER_RULE_IDS[1], UI_PATH, {url: upstreams.ui, preserve_host: false}, 'the built-in sign-in pages'))
   return rules
 }
 

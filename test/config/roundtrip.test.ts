@@ -44,7 +44,7 @@ describe('defaults round-trip', () => {
     const yaml = renderConfigYaml(defaultConfig('demo'))
     const validate = new Ajv({strict: false}).compile(iamConfigJsonSchema)
     expect(validate(parseYaml(yaml)), JSON.stringify(validate.errors)).toBe(true)
-    expect(configToYamlData(defaultConfig('demo'))).toMatchObject({routes: [{auth: 'anonymous'}, {authorization: {roles: ['admin']}}, {authorization: {anyOf: expect.any(Array)}}]})
+    expect(configToYamlData(defaultConfig('demo'))).toMatchObject({routes: [{auth: 'anonymous'}, {authorization: {roles: ['admin']}}, {authorization: {anyOf: expect.any(Array)}}, {id: 'app', auth: 'session'}]})
     // Addresses follow ports: matches are paths, and no derived URL is written.
     expect(yaml).toContain('match: /tenants/{tenant}/<**>')
     expect(yaml).not.toMatch(/^\s*(publicUrl|issuer|smtpUrl):/m)

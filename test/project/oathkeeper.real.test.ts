@@ -60,15 +60,19 @@ describe('rendered Oathkeeper config on the real Oathkeeper', () => {
   it('the compose variant of the config and rules loads and becomes ready', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'iam-okc-'))
     const [proxyPort, apiPort] = [await getFreePort(), await getFreePort()]
-    await renderProject(dir, {config: defaultConfig('okc', {ports: {...(await freeProjectPorts()), oathkeeperProxy: proxyPort, oathkeeperApi: apiPort}})})
+    const ports = {...(await freeProjectPorts()), oathkeeperProxy: proxyPort, oathkeeperApi: apiPort}
+    await renderProject(dir, {config: defaultConfig('okc', {ports})})
     const handle = await startOryFromConfig({
       server: 'oathkeeper',
       configPath: projectPath(dir, LAYOUT.oathkeeperComposeConfig),
       readyUrls: [`http://127.0.0.1:${apiPort}/health/ready`],
     })
     const rules = (await (await fetch(`http://127.0.0.1:${apiPort}/rules`)).json()) as {id: string; upstream: {url: string}}[]
-    expect(rules.map((r) => r.id).sort()).toEqual(['admin', 'public', 'tenant'])
-    expect(rules[0]!.upstream.url).toBe('http://host.docker.internal:8080')
+    expect(rules.map((r) => r.id).sort()).toEqual(['admin', 'app', 'iam-ory', 'iam-ui', 'public', 'tenant'])
+    const byId = Object.fromEntries(rules.map((r) => [r.id, r]))
+    expect(byId.public!.upstream.url).toBe(`http://host.docker.internal:${ports.exampleApp}`)
+    expect(byId['iam-ory']!.upstream.url).toBe(`http://kratos:${ports.kratosPublic}`)
+    expect(byId['iam-ui']!.upstream.url).toBe(`http://ui:${ports.ui}`)
     expect(handle.logs()).toContain('rules.compose.json')
   }, 120_000)
 })

@@ -19,10 +19,10 @@ function capture(): {stream: PassThrough & {isTTY?: boolean}; text: () => string
 describe('service plan', () => {
   it('batch-auth runs only when a route uses anyOf, role-webhook only when roles are enabled, mail only for the bundled SMTP URL', () => {
     const full = defaultConfig('demo')
-    expect(planServices(full).map((s) => s.name)).toEqual(['kratos', 'keto', 'batch-auth', 'role-webhook', 'mail', 'oathkeeper'])
+    expect(planServices(full).map((s) => s.name)).toEqual(['kratos', 'keto', 'batch-auth', 'role-webhook', 'mail', 'ui', 'example-app', 'oathkeeper'])
     expect(planServices(full).find((s) => s.name === 'mail')).toMatchObject({ports: {smtp: 1025, http: 4436}, healthUrls: ['http://127.0.0.1:4436/health/ready']})
     const ownSmtp = {...full, kratos: {...full.kratos, smtpUrl: 'smtps://user:pw@smtp.example.com:465/'}}
-    const bare = {...ownSmtp, roles: {...full.roles, enabled: false}, routes: full.routes.filter((r) => !r.authorization?.anyOf)}
+    const bare = {...ownSmtp, roles: {...full.roles, enabled: false}, routes: full.routes.filter((r) => !r.authorization?.anyOf), exampleApp: false, kratos: {...ownSmtp.kratos, uiUrl: 'https://login.example.com/'}}
     expect(planServices(bare).map((s) => s.name)).toEqual(['kratos', 'keto', 'oathkeeper'])
   })
 
@@ -51,6 +51,8 @@ describe('service plan', () => {
       'BATCH_AUTH_URL=http://127.0.0.1:4470',
       'ROLE_WEBHOOK_URL=http://127.0.0.1:4471',
       'MAIL_UI_URL=http://127.0.0.1:4436',
+      'SIGN_IN_URL=http://127.0.0.1:4455/ui/login',
+      'EXAMPLE_APP_URL=http://127.0.0.1:4455/app/',
     ])
     const ownSmtp = {...config, kratos: {...config.kratos, smtpUrl: 'smtp://mail.internal:25/'}}
     expect(formatEnv(endpoints(ownSmtp, {runtime: 'native'}))).not.toContain('MAIL_UI_URL')

@@ -19,7 +19,7 @@ import {nativeFixtures} from '../runtime/helpers.js'
 
 const fixtures = nativeFixtures()
 const NATIVE = {IAM_RUNTIME: 'native'}
-const ROUTES = ['route.public', 'route.admin', 'route.tenant']
+const ROUTES = ['route.public', 'route.admin', 'route.tenant', 'route.app']
 
 let out: string
 afterAll(async () => {
@@ -90,7 +90,7 @@ describe('iam smoke through the gateway (real servers, upstream not running)', (
     expect(strict.exitCode).toBe(1)
     expect(strict.report.ok).toBe(false)
     const strictXml = new XMLParser({ignoreAttributes: false, attributeNamePrefix: ''}).parse(await readFile(junit, 'utf8')) as {testsuites: {failures: string}}
-    expect(strictXml.testsuites.failures).toBe('3')
+    expect(strictXml.testsuites.failures).toBe('4')
   })
 
   it('--upstream-stub: a throwaway server stands in for the upstream, receives an id_token for the route audience, and is gone after', async () => {

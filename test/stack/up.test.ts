@@ -24,7 +24,7 @@ describe('up() without a process (real native stack)', () => {
     })
     try {
       expect(result).toMatchObject({runtime: 'native', alreadyRunning: false, secretsFile: expect.stringMatching(/\.env$/)})
-      expect(result.started).toEqual(['kratos', 'keto', 'batch-auth', 'role-webhook', 'mail', 'oathkeeper'])
+      expect(result.started).toEqual(['kratos', 'keto', 'batch-auth', 'role-webhook', 'mail', 'ui', 'oathkeeper'])
       expect(result.status.healthy).toBe(true)
       expect(result.rendered.length).toBeGreaterThan(0)
       expect(result.endpoints.find((e) => e.env === 'OATHKEEPER_PROXY_URL')?.url).toBe(`http://127.0.0.1:${ports.oathkeeperProxy}`)

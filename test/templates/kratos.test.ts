@@ -21,7 +21,8 @@ describe('kratos.yml', () => {
   it('serves on the configured loopback ports with base URLs, and holds no secret and no DSN', () => {
     const text = renderKratosConfig(testConfig())
     const doc = parse(text) as Doc
-    expect(doc.serve.public).toEqual({base_url: 'http://127.0.0.1:14433/', host: '127.0.0.1', port: 14433})
+    // Browsers reach Kratos through the gateway's /.ory/ (one origin with the pages and the app).
+    expect(doc.serve.public).toEqual({base_url: 'http://127.0.0.1:14455/.ory/', host: '127.0.0.1', port: 14433})
     expect(doc.serve.admin).toEqual({base_url: 'http://127.0.0.1:14434/', host: '127.0.0.1', port: 14434})
     expect(doc.dsn).toBeUndefined()
     expect(doc.secrets).toBeUndefined()
@@ -30,10 +31,14 @@ describe('kratos.yml', () => {
 
   it('self-service flows point at the UI, allow the return URLs, password on, identity schema relative to ory/kratos', () => {
     const doc = parse(renderKratosConfig(testConfig())) as Doc
-    expect(doc.selfservice.default_browser_return_url).toBe('http://127.0.0.1:3000/')
-    expect(doc.selfservice.allowed_return_urls).toEqual(['http://127.0.0.1:3000/'])
-    expect(doc.selfservice.flows.login.ui_url).toBe('http://127.0.0.1:3000/login')
-    expect(doc.selfservice.flows.registration.ui_url).toBe('http://127.0.0.1:3000/registration')
+    expect(doc.selfservice.default_browser_return_url).toBe('http://127.0.0.1:14455/app/')
+    expect(doc.selfservice.allowed_return_urls).toEqual(['http://127.0.0.1:14455/'])
+    expect(doc.selfservice.flows.login.ui_url).toBe('http://127.0.0.1:14455/ui/login')
+    expect(doc.selfservice.flows.registration.ui_url).toBe('http://127.0.0.1:14455/ui/registration')
+    // A UI of your own replaces the built-in pages: the flows and the default return point at it.
+    const own = parse(renderKratosConfig(testConfig((c) => ((c.kratos.uiUrl = 'http://127.0.0.1:3000/'), (c.kratos.allowedReturnUrls = ['http://127.0.0.1:3000/']))))) as Doc
+    expect(own.selfservice.default_browser_return_url).toBe('http://127.0.0.1:3000/')
+    expect(own.selfservice.flows.login.ui_url).toBe('http://127.0.0.1:3000/login')
     // The breach check is on by default (production), and iam.yaml can turn it off for machines without internet.
     expect(doc.selfservice.methods.password).toEqual({enabled: true, config: {haveibeenpwned_enabled: true}})
     const off = parse(renderKratosConfig(testConfig((c) => (c.kratos.passwordBreachCheck = false)))) as Doc

@@ -96,12 +96,29 @@ describe('rules.json', () => {
   const byId = Object.fromEntries(rules.map((r) => [r.id, r]))
 
   it('one rule per route, in order, matches converted to the regexp strategy; a trailing /<**> also takes the route root', () => {
-    expect(rules.map((r) => r.id)).toEqual(['public', 'admin', 'tenant'])
+    expect(rules.map((r) => r.id)).toEqual(['public', 'admin', 'tenant', 'app', 'iam-ory', 'iam-ui'])
     // Oathkeeper matches the cleaned path, where `/public/` arrives as `/public`.
     expect(byId.public!.match).toEqual({url: 'http://127.0.0.1:14455/public<(?:/(?:.*))?>', methods: ['GET', 'HEAD']})
     expect(byId.tenant!.match.url).toBe('http://127.0.0.1:14455/tenants/<[^/]+><(?:/(?:.*))?>')
     expect(byId.public!.upstream).toEqual({url: 'http://127.0.0.1:8080', preserve_host: false})
-    for (const rule of rules) expect(rule.mutators).toEqual([{handler: 'id_token', config: {claims: idTokenClaimsTemplate(testConfig(), 'demo-api')}}])
+    for (const rule of rules.filter((r) => !r.id.startsWith('iam-'))) {
+      // Session routes also carry the signed-in user's email.
+      expect(rule.mutators).toEqual([{handler: 'id_token', config: {claims: idTokenClaimsTemplate(testConfig(), 'demo-api', {session: rule.id !== 'public'})}}])
+    }
+    expect(idTokenClaimsTemplate(testConfig(), 'demo-api', {session: true})).toContain('"email":{{ $email := "" }}')
+  })
+
+  it("the gateway's browser rules: /.ory/ → Kratos' public API (prefix stripped), /ui/ → the sign-in pages; anonymous, allow, noop (no id_token for Kratos)", () => {
+    expect(byId['iam-ory']).toMatchObject({
+      match: {url: 'http://127.0.0.1:14455/.ory<(?:/(?:.*))?>'},
+      upstream: {url: 'http://127.0.0.1:14433', preserve_host: false, strip_path: '/.ory'},
+    })
+    expect(byId['iam-ui']).toMatchObject({match: {url: 'http://127.0.0.1:14455/ui<(?:/(?:.*))?>'}, upstream: {url: 'http://127.0.0.1:4460', preserve_host: false}})
+    for (const id of ['iam-ory', 'iam-ui']) {
+      expect(byId[id]).toMatchObject({authenticators: [{handler: 'anonymous'}, {handler: 'noop'}], authorizer: {handler: 'allow'}, mutators: [{handler: 'noop'}]})
+    }
+    const ownUi = JSON.parse(renderOathkeeperRules(testConfig((c) => (c.kratos.uiUrl = 'https://login.example.com/')))) as OathkeeperRule[]
+    expect(ownUi.map((r) => r.id)).not.toContain('iam-ui')
   })
 
   it('anonymous → anonymous + allow; session → cookie_session then bearer_token', () => {
