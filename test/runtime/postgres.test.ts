@@ -3,7 +3,8 @@
  * by .ci/run), Kratos and Keto migrate into and serve from their own databases on it, `iam status` lists it, its
  * password never shows up in a log, an output or a command line, `iam down` keeps the data and `--volumes` deletes
  * it. Then a second project uses that server as "your own" through `database.urls` (${VAR} from .env), and a wrong
- * port is DATABASE_UNREACHABLE (exit 3) naming the server and host:port/database, not the password.
+ * port or a wrong password is DATABASE_UNREACHABLE (exit 3) naming the server and host:port/database, not the
+ * password, and nothing is reported healthy. `iam smoke` passes on the managed server.
  */
 import {readdir, readFile, appendFile} from 'node:fs/promises'
 import {join} from 'node:path'
@@ -77,6 +78,12 @@ describe('database: postgres (real PostgreSQL, Kratos and Keto)', () => {
     expect((await readdir(join(dir, '.iam', 'data'))).filter((f) => f.endsWith('.db'))).toEqual([])
   })
 
+  it('iam smoke passes on the stack served from PostgreSQL', async () => {
+    const smoke = await runIam(['smoke', '--json'], {cwd: dir, timeoutMs: 120_000})
+    expect(smoke.exitCode, smoke.output).toBe(0)
+    expect(smoke.output).not.toContain(password)
+  }, 180_000)
+
   it('the password is in no log, no iam output and no command line', async () => {
     const logsDir = join(dir, '.iam', 'logs')
     for (const file of await readdir(logsDir)) expect(await readFile(join(logsDir, file), 'utf8'), file).not.toContain(password)
@@ -100,7 +107,7 @@ describe('database: postgres (real PostgreSQL, Kratos and Keto)', () => {
     expect(JSON.stringify(list.json)).toContain(EMAIL)
   }, 240_000)
 
-  it('your own server (database.urls from .env): migrated into and served from; a wrong port is DATABASE_UNREACHABLE naming the database, not the password', async () => {
+  it('your own server (database.urls from .env): migrated into and served from; a wrong port or password is DATABASE_UNREACHABLE naming the database, not the password; nothing healthy', async () => {
     for (const name of ['own_kratos', 'own_keto']) await query(url('postgres'), `CREATE DATABASE ${name}`)
     const upstream = await fixtures.startUpstream()
     const own = await fixtures.makeProject('pgown', upstream, (yaml) =>
@@ -133,6 +140,20 @@ describe('database: postgres (real PostgreSQL, Kratos and Keto)', () => {
     expect(checks.find((c) => c.id === 'database.kratos')).toMatchObject({status: 'fail', message: expect.stringContaining(`127.0.0.1:${wrongPort}/own_kratos`)})
     expect(checks.find((c) => c.id === 'database.keto')).toMatchObject({status: 'ok'})
     expect(doctor.output).not.toContain(password)
+
+    // A wrong password: refused before anything migrates, the server named, neither password shown, nothing healthy.
+    const wrong = 'wrong-Pa55word-xyz'
+    await appendFile(
+      join(own.dir, '.env'),
+      `OWN_KRATOS_DSN=${url('own_kratos')}\nOWN_KETO_DSN=${url('own_keto').replace(`:${encodeURIComponent(password)}@`, `:${wrong}@`)}\n`,
+    )
+    const denied = await runIam(['up', '--json'], {cwd: own.dir, timeoutMs: 120_000})
+    expect(denied.exitCode, denied.output).toBe(3)
+    expect(denied.output).toContain('DATABASE_UNREACHABLE')
+    expect(denied.output).toContain(`keto's database at 127.0.0.1:${pgPort}/own_keto`)
+    expect(denied.output).not.toContain(password)
+    expect(denied.output).not.toContain(wrong)
+    expect((await runIam(['status', '--json'], {cwd: own.dir})).json).toMatchObject({healthy: false})
   }, 300_000)
 
   it('without the server binaries: POSTGRES_NOT_INSTALLED (exit 3) naming the package, nothing started; doctor says the same', async () => {
