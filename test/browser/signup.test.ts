@@ -116,6 +116,18 @@ describe('sign-up, sign-in and the app on one origin (real Chromium, real stack)
     expect(await page.locator('input[name=csrf_token]').getAttribute('type')).toBe('hidden')
   })
 
+  it('a client that returns no cookies gets a 403 page saying so, not an endless round of new flows', async () => {
+    let url = `${gateway}/ui/login`
+    let res = await fetch(url, {redirect: 'manual'})
+    for (let hops = 0; res.status === 303 && hops < 5; hops++) {
+      url = new URL(res.headers.get('location')!, url).href
+      res = await fetch(url, {redirect: 'manual'})
+    }
+    expect(url).toMatch(/\/ui\/login\?flow=/)
+    expect(res.status).toBe(403)
+    expect(await res.text()).toContain('needs cookies')
+  })
+
   it('sign up (profile, then password): the session cookie is on the gateway origin and the app greets you', async () => {
     await page.goto(`${gateway}/ui/registration`)
     await page.fill('input[name="traits.email"]', EMAIL)

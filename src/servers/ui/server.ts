@@ -73,8 +73,12 @@ export async function startUiServer(o: UiServerOptions): Promise<RunningServer> 
       if (answer.status === 200) return html(res, 200, renderFlowPage(kind, (answer.body as {ui: FlowUi}).ui, links))
       // Settings without a session: sign in first, then come back.
       if (answer.status === 401 && kind === 'settings') return redirect(res, `${UI_BASE}login`)
-      // An expired, unknown or foreign flow (or a CSRF mismatch): start a new one.
-      if ([403, 404, 410].includes(answer.status)) return redirect(res, startFlow(kind, req))
+      // An expired or unknown flow: start a new one.
+      if (answer.status === 404 || answer.status === 410) return redirect(res, startFlow(kind, req))
+      // A CSRF mismatch (no cookie came back): restarting would loop for a browser that refuses cookies; say why.
+      if (answer.status === 403) {
+        return html(res, 403, renderErrorPage({message: 'This sign-in page needs cookies, and none came back from your browser', reason: 'Allow cookies for this site, then start again.'}, links))
+      }
       return html(res, 502, renderErrorPage({message: `The sign-in service answered HTTP ${answer.status}.`}, links))
     } catch (error) {
       failed(res, error)
