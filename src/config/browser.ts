@@ -20,7 +20,12 @@ export function kratosBrowserUrl(config: IamConfig): string {
   return config.kratos.publicUrl === derived.kratosPublicUrl ? `${derived.gatewayUrl}${ORY_PATH}` : config.kratos.publicUrl
 }
 
+/** The signed-in area below the gateway (the starter's `app` route, where the example app answers). */
+export function appUrl(config: IamConfig): string {
+  return `${derivedAddresses(config.ports, config.gateway.publicUrl).gatewayUrl}${APP_PATH}`
+}
+
 /** Where a finished flow returns by default: the app below the gateway with the built-in pages, else the user's UI. */
 export function defaultReturnUrl(config: IamConfig): string {
-  return usesBuiltInUi(config) ? `${derivedAddresses(config.ports, config.gateway.publicUrl).gatewayUrl}${APP_PATH}` : config.kratos.uiUrl
+  return usesBuiltInUi(config) ? appUrl(config) : config.kratos.uiUrl
 }

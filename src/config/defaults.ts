@@ -57,10 +57,9 @@ export function defaultNamespaces(): NamespaceConfig[] {
 /** The complete starter model for a project; URLs are derived from the ports in `basis`. */
 export function defaultConfig(project: string, basis: DefaultBasis = {}): IamConfig {
   const ports: PortsConfig = {...DEFAULT_PORTS, ...basis.ports}
-  const addresses0 = derivedAddresses(ports, basis.gatewayUrl)
-  const uiUrl = basis.uiUrl ?? addresses0.uiUrl
+  const addresses = derivedAddresses(ports, basis.gatewayUrl)
+  const uiUrl = basis.uiUrl ?? addresses.uiUrl
   const rolesEnabled = basis.roles ?? true
-  const addresses = addresses0
   return {
     version: 1,
     project,
@@ -73,7 +72,7 @@ export function defaultConfig(project: string, basis: DefaultBasis = {}): IamCon
       publicUrl: addresses.kratosPublicUrl,
       uiUrl,
       // The built-in pages return anywhere on the gateway's origin; a UI of your own returns to itself.
-      allowedReturnUrls: basis.uiUrl === undefined ? addresses0.allowedReturnUrls : [uiUrl],
+      allowedReturnUrls: basis.uiUrl === undefined ? addresses.allowedReturnUrls : [uiUrl],
       traits: {name: true},
       methods: {password: true, code: false},
       passwordBreachCheck: true,

@@ -3,8 +3,7 @@
  * and CI need. Both runtimes (native and the compose renderer), status and the env output derive from this one plan
  * so they cannot disagree.
  */
-import {APP_PATH, derivedAddresses} from '../config/addresses.js'
-import {kratosBrowserUrl, usesBuiltInUi} from '../config/browser.js'
+import {appUrl, kratosBrowserUrl, usesBuiltInUi} from '../config/browser.js'
 import {isManagedPostgres} from '../config/database.js'
 import {usesMailCatcher} from '../config/mail.js'
 import type {IamConfig} from '../config/model.js'
@@ -143,7 +142,7 @@ export function endpoints(config: IamConfig, o: {runtime: 'native' | 'compose'})
   if (needsRoleWebhook(config)) list.push({env: 'ROLE_WEBHOOK_URL', label: 'role-webhook', url: url(p.roleWebhook)})
   if (o.runtime === 'compose' || usesMailCatcher(config)) list.push({env: 'MAIL_UI_URL', label: 'Mail UI', url: url(p.mailUi)})
   if (usesBuiltInUi(config)) list.push({env: 'SIGN_IN_URL', label: 'Sign-in UI', url: `${config.kratos.uiUrl}login`})
-  if (config.exampleApp) list.push({env: 'EXAMPLE_APP_URL', label: 'Example app (through the gateway)', url: `${derivedAddresses(p, config.gateway.publicUrl).gatewayUrl}${APP_PATH}`})
+  if (config.exampleApp) list.push({env: 'EXAMPLE_APP_URL', label: 'Example app (through the gateway)', url: appUrl(config)})
   if (isManagedPostgres(config.database)) list.push({env: 'POSTGRES_URL', label: 'PostgreSQL (user iam, password POSTGRES_PASSWORD in .env)', url: postgresUrl(p.postgres)})
   return list
 }
@@ -211,7 +210,7 @@ export function embeddedServeArgs(config: IamConfig, service: EmbeddedService, t
     case 'ui':
       return [
         'serve', 'ui', '--host', target.host, '--port', String(p.ui), '--kratos-public-url', target.kratosPublicUrl,
-        '--browser-kratos-url', kratosBrowserUrl(config), '--app-url', `${derivedAddresses(p, config.gateway.publicUrl).gatewayUrl}${APP_PATH}`,
+        '--browser-kratos-url', kratosBrowserUrl(config), '--app-url', appUrl(config),
         ...(target.mailUrl ? ['--mail-url', target.mailUrl] : []),
       ]
     case 'example-app':

@@ -2,8 +2,7 @@
  * The sign-in pages' defaults and settings → options, with iam's precedence: what was given (a flag or its
  * environment variable) wins, then iam.yaml (-C), then UI_DEFAULTS. Pure.
  */
-import {APP_PATH, derivedAddresses} from '../../config/addresses.js'
-import {kratosBrowserUrl} from '../../config/browser.js'
+import {appUrl, kratosBrowserUrl} from '../../config/browser.js'
 import {usesMailCatcher} from '../../config/mail.js'
 import type {IamConfig} from '../../config/model.js'
 import {durationValue, portValue, precedence} from '../../util/values.js'
@@ -32,12 +31,11 @@ export interface UiSettings {
 /** What the pages take from iam.yaml: their port, Kratos (direct and through the gateway), the app, the inbox. */
 export function uiSettingsFrom(config: IamConfig): UiSettings {
   const {ports} = config
-  const gateway = derivedAddresses(ports, config.gateway.publicUrl).gatewayUrl
   return {
     port: ports.ui,
     kratosPublicUrl: `http://127.0.0.1:${ports.kratosPublic}`,
     browserKratosUrl: kratosBrowserUrl(config),
-    appUrl: `${gateway}${APP_PATH}`,
+    appUrl: appUrl(config),
     ...(usesMailCatcher(config) ? {mailUrl: `http://127.0.0.1:${ports.mailUi}/`} : {}),
   }
 }
