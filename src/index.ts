@@ -1,6 +1,7 @@
 /** Library entry of the iam package (`import {createVerifier} from 'iam-stack'`). */
 export {
   createVerifier,
+  isMachineToken,
   verifierMiddleware,
   VerifyError,
   VERIFY_ERROR_CODES,

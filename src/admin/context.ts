@@ -6,6 +6,7 @@ import type {IamConfig} from '../config/model.js'
 import {ExitCode, IamError, isIamError} from '../errors.js'
 import {KETO_DEFAULT_READ_URL, KETO_DEFAULT_WRITE_URL, KetoClient} from '../ory/keto-client.js'
 import {KRATOS_DEFAULT_ADMIN_URL, KRATOS_DEFAULT_PUBLIC_URL, KratosAdminClient, KratosPublicClient} from '../ory/kratos-client.js'
+import {HYDRA_DEFAULT_ADMIN_URL, HYDRA_DEFAULT_PUBLIC_URL, HydraAdminClient, HydraPublicClient} from '../ory/hydra-client.js'
 import {DEFAULT_ROLE_SHAPE, type RoleTupleShape} from '../roles/sync.js'
 
 /** Where the Ory APIs are and how roles are stored, from flags, else iam.yaml, else Ory's defaults. */
@@ -15,6 +16,9 @@ export interface OryContext {
   kratosPublicUrl: string
   ketoReadUrl: string
   ketoWriteUrl: string
+  /** Hydra's admin API (clients, token revocation) and public API (the token endpoint). */
+  hydraAdminUrl: string
+  hydraPublicUrl: string
   roles: RoleTupleShape
   /** Default identity schema id for created identities. */
   schemaId: string
@@ -27,6 +31,8 @@ export interface EndpointFlags {
   'kratos-public-url'?: string
   'keto-read-url'?: string
   'keto-write-url'?: string
+  'hydra-admin-url'?: string
+  'hydra-public-url'?: string
   /** `-C, --dir`: the project directory (or its iam.yaml). */
   dir?: string
 }
@@ -68,12 +74,14 @@ export async function resolveOryContext(flags: EndpointFlags, o: {cwd?: string; 
     kratosPublicUrl: flags['kratos-public-url'] ?? base.kratosPublicUrl,
     ketoReadUrl: flags['keto-read-url'] ?? base.ketoReadUrl,
     ketoWriteUrl: flags['keto-write-url'] ?? base.ketoWriteUrl,
+    hydraAdminUrl: flags['hydra-admin-url'] ?? base.hydraAdminUrl,
+    hydraPublicUrl: flags['hydra-public-url'] ?? base.hydraPublicUrl,
   }
 }
 
 /** Ory's own defaults, used when there is no iam.yaml. */
 export function defaultContext(): OryContext {
-  return {kratosAdminUrl: KRATOS_DEFAULT_ADMIN_URL, kratosPublicUrl: KRATOS_DEFAULT_PUBLIC_URL, ketoReadUrl: KETO_DEFAULT_READ_URL, ketoWriteUrl: KETO_DEFAULT_WRITE_URL, roles: DEFAULT_ROLE_SHAPE, schemaId: 'default'}
+  return {kratosAdminUrl: KRATOS_DEFAULT_ADMIN_URL, kratosPublicUrl: KRATOS_DEFAULT_PUBLIC_URL, ketoReadUrl: KETO_DEFAULT_READ_URL, ketoWriteUrl: KETO_DEFAULT_WRITE_URL, hydraAdminUrl: HYDRA_DEFAULT_ADMIN_URL, hydraPublicUrl: HYDRA_DEFAULT_PUBLIC_URL, roles: DEFAULT_ROLE_SHAPE, schemaId: 'default'}
 }
 
 /** The loopback URLs of a project's Ory APIs (from iam.yaml ports) and its roles namespace. */
@@ -84,6 +92,8 @@ export function contextFromConfig(config: IamConfig, configPath?: string): OryCo
     kratosPublicUrl: local(config.ports.kratosPublic),
     ketoReadUrl: local(config.ports.ketoRead),
     ketoWriteUrl: local(config.ports.ketoWrite),
+    hydraAdminUrl: local(config.ports.hydraAdmin),
+    hydraPublicUrl: config.hydra.publicUrl,
     roles: {namespace: config.roles.namespace, relation: config.roles.relation},
     schemaId: 'default',
     config,
@@ -95,6 +105,8 @@ export interface OryClients {
   keto: KetoClient
   kratos: KratosAdminClient
   kratosPublic: KratosPublicClient
+  hydra: HydraAdminClient
+  hydraPublic: HydraPublicClient
   close(): Promise<void>
 }
 
@@ -102,12 +114,16 @@ export function createClients(ctx: OryContext, o: {timeoutMs?: number} = {}): Or
   const keto = new KetoClient({readUrl: ctx.ketoReadUrl, writeUrl: ctx.ketoWriteUrl, timeoutMs: o.timeoutMs})
   const kratos = new KratosAdminClient({adminUrl: ctx.kratosAdminUrl, timeoutMs: o.timeoutMs})
   const kratosPublic = new KratosPublicClient({publicUrl: ctx.kratosPublicUrl, timeoutMs: o.timeoutMs})
+  const hydra = new HydraAdminClient({adminUrl: ctx.hydraAdminUrl, timeoutMs: o.timeoutMs})
+  const hydraPublic = new HydraPublicClient({publicUrl: ctx.hydraPublicUrl, timeoutMs: o.timeoutMs})
   return {
     keto,
     kratos,
     kratosPublic,
+    hydra,
+    hydraPublic,
     async close() {
-      await Promise.all([keto.close(), kratos.close(), kratosPublic.close()])
+      await Promise.all([keto.close(), kratos.close(), kratosPublic.close(), hydra.close(), hydraPublic.close()])
     },
   }
 }

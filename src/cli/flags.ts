@@ -68,6 +68,14 @@ export const oryFlags = {
   timeout: durationFlag({description: 'Deadline of each call to Kratos or Keto, e.g. 5s.', default: 5000, min: 100, helpGroup: 'ORY'}),
 }
 
+/** Flags of `iam clients *`: the project and Hydra's APIs. */
+export const hydraFlags = {
+  dir: oryFlags.dir,
+  'hydra-admin-url': Flags.string({description: "Hydra's admin API. Default: from iam.yaml ports, else http://127.0.0.1:4445.", helpGroup: 'HYDRA'}),
+  'hydra-public-url': Flags.string({description: "Hydra's public API (the token endpoint). Default: iam.yaml hydra.publicUrl, else http://127.0.0.1:4444.", helpGroup: 'HYDRA'}),
+  timeout: durationFlag({description: 'Deadline of each call to Hydra, e.g. 5s.', default: 5000, min: 100, helpGroup: 'HYDRA'}),
+}
+
 /** Flags shared by `iam keys *` and `iam token *`: where the project and its key file are. */
 export const projectFlags = {
   dir: stackDirFlag,

@@ -21,6 +21,7 @@ The directory: -C/--dir as for every other command, or the DIR argument (the sam
     '<%= config.bin %> init my-stack --yes',
     '<%= config.bin %> init -C my-stack --yes',
     '<%= config.bin %> init --yes --project shop --runtime native --algorithm ES256 --no-roles',
+    '<%= config.bin %> init --yes --machine-clients',
     '<%= config.bin %> init --yes --force --json',
   ]
 
@@ -35,6 +36,7 @@ The directory: -C/--dir as for every other command, or the DIR argument (the sam
     runtime: Flags.string({description: 'How `iam up` runs the stack.', options: RUNTIMES}),
     algorithm: Flags.string({description: 'id_token signing algorithm.', options: ALGORITHMS}),
     roles: Flags.boolean({description: 'Copy Keto roles into sessions and id_tokens (role webhook).', allowNo: true}),
+    'machine-clients': Flags.boolean({description: 'Run Hydra for OAuth2 machine clients and add a starter route /machine/<**> that takes their tokens (scope <project>:read).'}),
     force: Flags.boolean({description: 'Replace an existing iam.yaml and rendered files (existing secrets and keys are kept).'}),
   }
 
@@ -46,6 +48,7 @@ The directory: -C/--dir as for every other command, or the DIR argument (the sam
       ...(this.flags.runtime === undefined ? {} : {runtime: this.flags.runtime as RuntimePreference}),
       ...(this.flags.algorithm === undefined ? {} : {algorithm: this.flags.algorithm as TokenAlgorithm}),
       ...(this.flags.roles === undefined ? {} : {roles: this.flags.roles}),
+      ...(this.flags['machine-clients'] ? {machineClients: true} : {}),
     }
     if (given.project !== undefined) checkProjectName(given.project)
     const choices = this.flags.yes ? given : await this.ask(dir, given)

@@ -14,8 +14,8 @@ Two sources:
   --from-source: builds with the local Go toolchain (Go ≥1.26 and a C compiler; Kratos and Keto need cgo for SQLite) from the tag's source archive — from --source-archives / $IAM_ORY_SOURCE_ARCHIVES (a directory holding <server>-${ORY_VERSION}.tar.gz or GitHub's <server>-${ORY_VERSION.slice(1)}.tar.gz, or one archive file), else downloaded from GitHub. The extracted tree must match the pinned tree hash (file names, modes, contents) or nothing is built; dependencies come from the Go module proxy, checked against the tree's go.sum. A cold build takes minutes per binary; a failed build keeps its full log under $IAM_HOME/logs/.`
 
   static override examples = [
-    {description: 'Build all three from the archives in a local directory (offline, CI)', command: '<%= config.bin %> install --from-source --source-archives ../shared/ory/src'},
-    {description: 'Build all three, downloading the tags\' source archives from GitHub', command: '<%= config.bin %> install --from-source'},
+    {description: 'Build all four from the archives in a local directory (offline, CI)', command: '<%= config.bin %> install --from-source --source-archives ../shared/ory/src'},
+    {description: 'Build all four, downloading the tags\' source archives from GitHub', command: '<%= config.bin %> install --from-source'},
     {description: 'Install all from Ory\'s release archives, verified against the release\'s checksums.txt', command: '<%= config.bin %> install'},
     {description: 'Install only Kratos from its release archive, with a checksum you verified', command: '<%= config.bin %> install kratos --sha256 <hex>'},
     {description: 'Rebuild Keto and print the result as JSON', command: '<%= config.bin %> install keto --from-source --force --json'},

@@ -8,7 +8,8 @@ import {withOry} from '../admin/context.js'
 import {formatSeedReport} from '../ui/seed-format.js'
 
 export default class Seed extends BaseCommand<typeof Seed> {
-  static override description = `Apply the seed: section of iam.yaml: identities (with their roles), then tuples. Idempotent.
+  static override description = `Apply the seed: section of iam.yaml: identities (with their roles), tuples, then machine clients
+(in Hydra, with hydra.enabled; a client's secret is a \${VAR} and is never printed). Idempotent.
 
 Passwords may be \${ENV_VAR} references, resolved from the environment at this point. A tuple may name a seeded
 identity by email (Tenant:acme#member@email:ada@example.com): it is written with that identity's id. Exit code 1 when
@@ -23,9 +24,9 @@ namespace or an email not in seed.identities, with its line), 3 when Kratos or K
   }
 
   async run(): Promise<SeedReport> {
-    const report = await withOry(this.flags, ({keto, kratos}, ctx) => {
+    const report = await withOry(this.flags, ({keto, kratos, hydra, hydraPublic}, ctx) => {
       if (!ctx.config) throw usageError('CONFIG_NOT_FOUND', 'No iam.yaml here: iam seed applies its seed: section.', {suggestion: 'Run it in the project directory, pass -C <dir>, or run iam init.'})
-      return applySeed({keto, kratos, shape: ctx.roles, schemaId: this.flags['schema-id']}, ctx.config.seed)
+      return applySeed({keto, kratos, hydra, hydraPublic, shape: ctx.roles, schemaId: this.flags['schema-id']}, ctx.config.seed)
     })
     if (!this.jsonEnabled()) this.log(formatSeedReport(report))
     if (report.failed) process.exitCode = 1

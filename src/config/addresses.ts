@@ -21,6 +21,8 @@ export interface DerivedAddresses {
   uiUrl: string
   /** kratos.allowedReturnUrls: anywhere on the gateway's origin. */
   allowedReturnUrls: string[]
+  /** hydra.publicUrl: Hydra's public API on loopback (the token endpoint; `iss` of its tokens). */
+  hydraPublicUrl: string
 }
 
 export function derivedAddresses(ports: PortsConfig, gatewayUrl?: string): DerivedAddresses {
@@ -32,6 +34,7 @@ export function derivedAddresses(ports: PortsConfig, gatewayUrl?: string): Deriv
     smtpUrl: `smtp://127.0.0.1:${ports.mailSmtp}/?disable_starttls=true`,
     uiUrl: `${gateway}${UI_PATH}`,
     allowedReturnUrls: [`${gateway}/`],
+    hydraPublicUrl: `http://127.0.0.1:${ports.hydraPublic}/`,
   }
 }
 

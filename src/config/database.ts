@@ -5,11 +5,23 @@
  * (usually `${VAR}`) URLs, one database per server, which iam only connects to — it never creates or drops anything
  * there.
  */
-import type {DatabaseConfig} from './model.js'
+import type {DatabaseConfig, IamConfig} from './model.js'
 
 /** The Ory servers that keep data in a database (Oathkeeper keeps none). */
-export const DATABASE_SERVERS = ['kratos', 'keto'] as const
+export const DATABASE_SERVERS = ['kratos', 'keto', 'hydra'] as const
 export type DatabaseServer = (typeof DATABASE_SERVERS)[number]
+
+/** The servers of this project that keep data: Kratos and Keto, and Hydra when enabled. */
+export function serversWithDatabase(config: Pick<IamConfig, 'hydra'>): DatabaseServer[] {
+  return DATABASE_SERVERS.filter((server) => server !== 'hydra' || config.hydra.enabled)
+}
+
+/** The user's URL (as written, maybe ${VAR}) of one server's database; validation makes sure it is there. */
+export function externalDatabaseUrl(db: DatabaseConfig, server: DatabaseServer): string {
+  const url = db.urls?.[server]
+  if (url === undefined) throw new Error(`database.urls.${server} is not set`)
+  return url
+}
 
 /** The account of the managed server (its password is POSTGRES_PASSWORD in `.env`). */
 export const MANAGED_POSTGRES_USER = 'iam'
@@ -18,7 +30,7 @@ export function isManagedPostgres(db: DatabaseConfig): boolean {
   return db.engine === 'postgres' && db.urls === undefined
 }
 
-export function isExternalPostgres(db: DatabaseConfig): db is DatabaseConfig & {urls: Record<DatabaseServer, string>} {
+export function isExternalPostgres(db: DatabaseConfig): boolean {
   return db.engine === 'postgres' && db.urls !== undefined
 }
 

@@ -25,6 +25,9 @@ export const DEFAULT_PORTS: Readonly<PortsConfig> = Object.freeze({
   postgres: 4432,
   ui: 4460,
   exampleApp: 8080,
+  hydraPublic: 4444,
+  hydraAdmin: 4445,
+  clientClaims: 4472,
 })
 
 /** Where the example routes forward to with the default ports: the example app (later, the user's own application). */
@@ -44,6 +47,10 @@ export interface DefaultBasis {
   uiUrl?: string
   /** When false the admin example route checks Keto (anyOf) instead of session roles. Default true. */
   roles?: boolean
+  /** hydra.publicUrl when set. */
+  hydraUrl?: string
+  /** Hydra on, with the starter machine route (`iam init --machine-clients`). Default false. */
+  machineClients?: boolean
 }
 
 export function defaultNamespaces(): NamespaceConfig[] {
@@ -88,11 +95,25 @@ export function defaultConfig(project: string, basis: DefaultBasis = {}): IamCon
       jwksRefreshMs: 30_000,
     },
     roles: {enabled: rolesEnabled, namespace: 'Role', relation: 'member', strict: false},
-    routes: exampleRoutes(project, addresses.gatewayUrl, rolesEnabled, `http://127.0.0.1:${ports.exampleApp}`),
-    seed: {identities: [], tuples: []},
+    hydra: {enabled: basis.machineClients ?? false, publicUrl: basis.hydraUrl ?? addresses.hydraPublicUrl, accessTokenTtlMs: 15 * 60_000, introspectionCacheMs: 5_000},
+    routes: [
+      ...exampleRoutes(project, addresses.gatewayUrl, rolesEnabled, `http://127.0.0.1:${ports.exampleApp}`),
+      ...(basis.machineClients ? [machineRoute(project, addresses.gatewayUrl, `http://127.0.0.1:${ports.exampleApp}`)] : []),
+    ],
+    seed: {identities: [], clients: [], tuples: []},
     // The starter runs the example app its routes point at; an iam.yaml without the key runs none.
     exampleApp: true,
   }
+}
+
+/** The scope the starter machine route asks of a client's token. */
+export function machineScope(project: string): string {
+  return `${project}:read`
+}
+
+/** `iam init --machine-clients`: a route services call with a Hydra access token holding the project's read scope. */
+function machineRoute(project: string, gatewayUrl: string, upstream: string): RouteConfig {
+  return {id: 'machine', match: matchUrl(gatewayUrl, '/machine/<**>'), methods: ['GET', 'POST'], upstream, auth: 'client', scopes: [machineScope(project)], audience: `${project}-api`}
 }
 
 function exampleRoutes(project: string, gatewayUrl: string, rolesEnabled: boolean, upstream: string): RouteConfig[] {

@@ -8,7 +8,8 @@
 
 export type RuntimePreference = 'auto' | 'compose' | 'native'
 export type TokenAlgorithm = 'RS256' | 'ES256'
-export type RouteAuth = 'anonymous' | 'session'
+/** session: a Kratos session; client: a Hydra access token (a machine client); session-or-client: either. */
+export type RouteAuth = 'anonymous' | 'session' | 'client' | 'session-or-client'
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS'
 
 export interface PortsConfig {
@@ -28,6 +29,9 @@ export interface PortsConfig {
   postgres: number // 4432 (the PostgreSQL server iam runs with `database: postgres`; loopback)
   ui: number // 4460 (`iam serve ui`: the built-in sign-in pages, reached through the gateway under /ui/)
   exampleApp: number // 8080 (`iam serve example-app`, with exampleApp: true)
+  hydraPublic: number // 4444 (Hydra's public API: the token endpoint; with hydra.enabled)
+  hydraAdmin: number // 4445 (Hydra's admin API: clients, introspection; loopback only)
+  clientClaims: number // 4472 (`iam serve client-claims`: Hydra's token hook; with hydra.enabled)
 }
 
 /**
@@ -37,7 +41,8 @@ export interface PortsConfig {
  */
 export interface DatabaseConfig {
   engine: 'sqlite' | 'postgres'
-  urls?: {kratos: string; keto: string}
+  /** hydra: needed with hydra.enabled. */
+  urls?: {kratos: string; keto: string; hydra?: string}
 }
 
 /** The gateway (Oathkeeper's proxy): the one entry point of the user's traffic. */
@@ -71,6 +76,20 @@ export interface KratosConfig {
   smtpUrl: string
   /** Sender address for courier mails. */
   fromAddress: string
+}
+
+/** Hydra: OAuth2 machine clients (client_credentials), introspected by the gateway. Off unless enabled. */
+export interface HydraConfig {
+  enabled: boolean
+  /** Hydra's public URL, its token endpoint's base and the `iss` of its tokens. Default http://127.0.0.1:<hydraPublic>/ */
+  publicUrl: string
+  /** Lifetime of the access tokens Hydra issues, in ms (YAML: "15m"); a client may set a shorter one. */
+  accessTokenTtlMs: number
+  /**
+   * How long the gateway keeps an introspection answer, in ms (YAML: "5s"): a revoked token is refused at most this
+   * long after `iam clients revoke`. 0 asks Hydra on every request.
+   */
+  introspectionCacheMs: number
 }
 
 export interface NamespaceConfig {
@@ -144,6 +163,8 @@ export interface RouteConfig {
   /** Remove this prefix from the path before forwarding (optional). */
   stripPath?: string
   auth: RouteAuth
+  /** For `client` and `session-or-client` routes: scopes a client's token must hold (all of them). */
+  scopes?: string[]
   /** `aud` of the id_token minted for this route. */
   audience: string
   authorization?: RouteAuthorization
@@ -157,8 +178,22 @@ export interface SeedIdentity {
   roles: string[]
 }
 
+/** A machine client `iam seed` makes sure exists in Hydra (by id); its secret is a ${VAR}. */
+export interface SeedClient {
+  id: string
+  name?: string
+  /** May be ${ENV_VAR}; when the client exists with another secret, seeding sets this one. */
+  secret: string
+  scopes: string[]
+  audience: string[]
+  metadata: Record<string, string>
+  /** Access token lifetime in ms (YAML: "15m"); absent: hydra.accessTokenTtl. */
+  tokenTtlMs?: number
+}
+
 export interface SeedConfig {
   identities: SeedIdentity[]
+  clients: SeedClient[]
   /** Keto text form: `Namespace:object#relation@subject` or `...@Namespace:object#relation`. */
   tuples: string[]
 }
@@ -177,6 +212,7 @@ export interface IamConfig {
   keto: KetoConfig
   tokens: TokensConfig
   roles: RolesConfig
+  hydra: HydraConfig
   routes: RouteConfig[]
   seed: SeedConfig
   /** Run the example app (`iam serve example-app`, examples/app/) on ports.exampleApp: the starter routes' upstream. */

@@ -1,7 +1,7 @@
 import {isMatchPath, matchUrl} from './addresses.js'
 import {parseDuration} from './duration.js'
 import {defaultConfig, DEFAULT_RELATION_SUBJECTS} from './defaults.js'
-import type {DatabaseConfig, IamConfig, NamespaceConfig, PortsConfig, RolesConfig, RouteConfig, RuntimePreference, SeedIdentity, TokenAlgorithm} from './model.js'
+import type {DatabaseConfig, HydraConfig, IamConfig, NamespaceConfig, PortsConfig, RolesConfig, RouteConfig, RuntimePreference, SeedIdentity, TokenAlgorithm} from './model.js'
 
 /** iam.yaml as written (after schema validation): every key optional except the required ones; durations as text. */
 export interface RawConfig {
@@ -10,7 +10,7 @@ export interface RawConfig {
   oryVersion?: string
   runtime?: RuntimePreference
   ports?: Partial<PortsConfig>
-  database?: 'sqlite' | 'postgres' | {engine: 'postgres'; urls: {kratos: string; keto: string}}
+  database?: 'sqlite' | 'postgres' | {engine: 'postgres'; urls: {kratos: string; keto: string; hydra?: string}}
   gateway?: {publicUrl?: string}
   kratos?: {
     publicUrl?: string
@@ -25,10 +25,15 @@ export interface RawConfig {
   keto?: {namespaces?: (Omit<NamespaceConfig, 'relations'> & {relations?: string[]})[]; maxBatchCheckSize?: number}
   tokens?: {issuer?: string; ttl?: string; algorithm?: TokenAlgorithm; clockSkew?: string; jwksRefresh?: string}
   roles?: Partial<RolesConfig>
+  hydra?: {enabled?: boolean; publicUrl?: string; accessTokenTtl?: string; introspectionCache?: string}
   /** Routes as the model holds them, except `match`, which may be a path below gateway.publicUrl. */
   routes?: RouteConfig[]
   exampleApp?: boolean
-  seed?: {identities?: (Omit<SeedIdentity, 'roles'> & {roles?: string[]})[]; tuples?: string[]}
+  seed?: {
+    identities?: (Omit<SeedIdentity, 'roles'> & {roles?: string[]})[]
+    clients?: {id: string; name?: string; secret: string; scopes?: string[]; audience?: string[]; metadata?: Record<string, string>; tokenTtl?: string}[]
+    tuples?: string[]
+  }
 }
 
 function duration(text: string | undefined, fallback: number): number {
@@ -55,6 +60,7 @@ function route(r: RouteConfig, gatewayUrl: string): RouteConfig {
     upstream: r.upstream,
     ...(r.stripPath === undefined ? {} : {stripPath: r.stripPath}),
     auth: r.auth,
+    ...(r.scopes === undefined ? {} : {scopes: [...r.scopes]}),
     audience: r.audience,
     ...(authorization ? {authorization} : {}),
   }
@@ -63,12 +69,13 @@ function route(r: RouteConfig, gatewayUrl: string): RouteConfig {
 function database(raw: RawConfig['database']): DatabaseConfig {
   if (raw === undefined || raw === 'sqlite') return {engine: 'sqlite'}
   if (raw === 'postgres') return {engine: 'postgres'}
-  return {engine: 'postgres', urls: {kratos: raw.urls.kratos, keto: raw.urls.keto}}
+  return {engine: 'postgres', urls: {kratos: raw.urls.kratos, keto: raw.urls.keto, ...(raw.urls.hydra === undefined ? {} : {hydra: raw.urls.hydra})}}
 }
 
 /** The resolved model: absent keys from defaultConfig (routes and seed empty when absent), durations in ms. */
 export function toModel(raw: RawConfig): IamConfig {
-  const d = defaultConfig(raw.project, {ports: raw.ports, uiUrl: raw.kratos?.uiUrl, gatewayUrl: raw.gateway?.publicUrl})
+  const d = defaultConfig(raw.project, {ports: raw.ports, uiUrl: raw.kratos?.uiUrl, gatewayUrl: raw.gateway?.publicUrl, hydraUrl: raw.hydra?.publicUrl})
+  const h = raw.hydra ?? {}
   const k = raw.kratos ?? {}
   const t = raw.tokens ?? {}
   return {
@@ -101,6 +108,12 @@ export function toModel(raw: RawConfig): IamConfig {
       jwksRefreshMs: duration(t.jwksRefresh, d.tokens.jwksRefreshMs),
     },
     roles: {...d.roles, ...raw.roles},
+    hydra: {
+      enabled: h.enabled ?? d.hydra.enabled,
+      publicUrl: d.hydra.publicUrl,
+      accessTokenTtlMs: duration(h.accessTokenTtl, d.hydra.accessTokenTtlMs),
+      introspectionCacheMs: duration(h.introspectionCache, d.hydra.introspectionCacheMs),
+    } satisfies HydraConfig,
     routes: (raw.routes ?? []).map((r) => route(r, d.gateway.publicUrl)),
     seed: {
       identities: (raw.seed?.identities ?? []).map((i) => ({
@@ -108,6 +121,15 @@ export function toModel(raw: RawConfig): IamConfig {
         ...(i.password === undefined ? {} : {password: i.password}),
         ...(i.name === undefined ? {} : {name: i.name}),
         roles: [...(i.roles ?? [])],
+      })),
+      clients: (raw.seed?.clients ?? []).map((c) => ({
+        id: c.id,
+        ...(c.name === undefined ? {} : {name: c.name}),
+        secret: c.secret,
+        scopes: [...(c.scopes ?? [])],
+        audience: [...(c.audience ?? [])],
+        metadata: {...c.metadata},
+        ...(c.tokenTtl === undefined ? {} : {tokenTtlMs: duration(c.tokenTtl, d.hydra.accessTokenTtlMs)}),
       })),
       tuples: [...(raw.seed?.tuples ?? [])],
     },

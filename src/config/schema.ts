@@ -54,6 +54,15 @@ export const iamConfigJsonSchema = {
         postgres: port('The PostgreSQL server iam runs with `database: postgres` (loopback).'),
         ui: port('Built-in sign-in pages (iam serve ui), reached through the gateway under /ui/.'),
         exampleApp: port('The example app (iam serve example-app) the starter routes point at.'),
+        hydraPublic: port("Hydra's public API (token endpoint), with hydra.enabled."),
+        hydraAdmin: port("Hydra's admin API (clients, introspection), loopback only."),
+        clientClaims: port("Embedded token hook (iam serve client-claims): the client's metadata into its tokens."),
+      }),
+      hydra: object({
+        enabled: bool('Run Hydra for OAuth2 machine clients (client_credentials) and accept their tokens on client routes.'),
+        publicUrl: str("Hydra's public URL: its token endpoint's base and its tokens' issuer (default http://127.0.0.1:<ports.hydraPublic>/)."),
+        accessTokenTtl: duration('Lifetime of the access tokens Hydra issues (default 15m).'),
+        introspectionCache: duration('How long the gateway keeps an introspection answer: a revoked token is refused within it (default 5s; 0s: ask every time).'),
       }),
       database: {
         description:
@@ -67,6 +76,7 @@ export const iamConfigJsonSchema = {
                 {
                   kratos: str("Kratos' database, e.g. ${KRATOS_DSN} = postgres://user:password@host:5432/kratos?sslmode=require."),
                   keto: str("Keto's database, e.g. ${KETO_DSN}."),
+                  hydra: str("Hydra's database (with hydra.enabled), e.g. ${HYDRA_DSN}."),
                 },
                 {required: ['kratos', 'keto']},
               ),
@@ -130,7 +140,11 @@ export const iamConfigJsonSchema = {
             methods: {type: 'array', minItems: 1, uniqueItems: true, items: {enum: [...HTTP_METHODS]}},
             upstream: str('Upstream base URL. May be ${VAR}.'),
             stripPath: str('Path prefix removed before forwarding.', {pattern: '^/'}),
-            auth: {enum: ['anonymous', 'session'], description: 'session: Kratos cookie or session token.'},
+            auth: {
+              enum: ['anonymous', 'session', 'client', 'session-or-client'],
+              description: 'session: Kratos cookie or session token. client: a Hydra access token (hydra.enabled). session-or-client: either.',
+            },
+            scopes: {type: 'array', minItems: 1, uniqueItems: true, items: str('An OAuth2 scope.', {pattern: '^[!#-\\[\\]-~]+$'}), description: 'client / session-or-client routes: scopes a client token must hold (all of them).'},
             audience: str('`aud` of the id_token minted for this route.'),
             authorization: object({
               roles: {type: 'array', minItems: 1, uniqueItems: true, items: str('A role name.'), description: 'Allowed when the session has any of these roles.'},
@@ -160,6 +174,21 @@ export const iamConfigJsonSchema = {
               roles: {type: 'array', uniqueItems: true, items: str('A role name.')},
             },
             {required: ['email']},
+          ),
+        },
+        clients: {
+          type: 'array',
+          items: object(
+            {
+              id: str('The client id (stable: services name it).', {pattern: ROUTE_ID_PATTERN}),
+              name: str('Display name (default: the id).'),
+              secret: str('The client secret, at least 24 characters: use ${VAR} to keep it out of the file.'),
+              scopes: {type: 'array', uniqueItems: true, items: str('An OAuth2 scope.', {pattern: '^[!#-\\[\\]-~]+$'})},
+              audience: {type: 'array', uniqueItems: true, items: str('An audience the client may ask for.')},
+              metadata: {type: 'object', additionalProperties: {type: 'string'}, description: 'Free claims for its tokens, e.g. {namespace: acme, tier: gold}.'},
+              tokenTtl: duration("Its access tokens' lifetime (default hydra.accessTokenTtl)."),
+            },
+            {required: ['id', 'secret']},
           ),
         },
         tuples: {type: 'array', items: str('Keto text form: Namespace:object#relation@subject.')},

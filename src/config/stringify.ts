@@ -41,13 +41,25 @@ export function configToYamlData(config: IamConfig): Record<string, unknown> {
       jwksRefresh: formatDuration(config.tokens.jwksRefreshMs),
     },
     roles: {...config.roles},
+    hydra: {
+      enabled: config.hydra.enabled,
+      ...(config.hydra.publicUrl === derived.hydraPublicUrl ? {} : {publicUrl: config.hydra.publicUrl}),
+      accessTokenTtl: formatDuration(config.hydra.accessTokenTtlMs),
+      introspectionCache: formatDuration(config.hydra.introspectionCacheMs),
+    },
     routes: config.routes.map((r) => routeData(r, config.gateway.publicUrl)),
     exampleApp: config.exampleApp,
     seed: {
       identities: config.seed.identities.map((i) => ({...i, roles: [...i.roles]})),
+      ...(config.seed.clients.length > 0 ? {clients: config.seed.clients.map(seedClientData)} : {}),
       tuples: [...config.seed.tuples],
     },
   }
+}
+
+function seedClientData(c: IamConfig['seed']['clients'][number]): Record<string, unknown> {
+  const {tokenTtlMs, ...rest} = c
+  return {...rest, scopes: [...c.scopes], audience: [...c.audience], metadata: {...c.metadata}, ...(tokenTtlMs === undefined ? {} : {tokenTtl: formatDuration(tokenTtlMs)})}
 }
 
 function namespaceData(ns: NamespaceConfig): Record<string, unknown> {
@@ -65,6 +77,7 @@ function routeData(route: RouteConfig, gatewayUrl: string): Record<string, unkno
     upstream: route.upstream,
     ...(route.stripPath === undefined ? {} : {stripPath: route.stripPath}),
     auth: route.auth,
+    ...(route.scopes === undefined ? {} : {scopes: [...route.scopes]}),
     audience: route.audience,
     ...(route.authorization
       ? {
@@ -110,10 +123,15 @@ issuer defaults to gateway.publicUrl + "/". ttl: 1s to 24h. ttl + clockSkew + jw
   roles: `Roles are Keto tuples Role:<role>#member@<identity id>. When enabled, a webhook copies them into the session
 on login and registration (metadata_public.roles) and Oathkeeper puts them into the id_token claims.
 strict: when Keto cannot be read, false lets the login through with the roles the identity had; true refuses it.`,
+  hydra: `Hydra: OAuth2 machine clients (client_credentials) for services calling routes with auth: client.
+\`iam clients create\` registers one (its secret is shown once); \`iam clients token\` exchanges it for an access
+token (accessTokenTtl; no refresh token: fetch a new one). The gateway asks Hydra's admin API whether a token is
+active and keeps the answer for introspectionCache: a revoked token is refused at most that long afterwards.`,
   routes: `Routes: one Oathkeeper access rule each, matched against gateway.publicUrl + match.
   match: a path; <**> matches anything, <*> one path segment without dots, {name} a named path segment (usable in anyOf).
          Two routes must never match the same request (Oathkeeper answers 500): iam refuses overlaps.
-  auth: anonymous (no login needed) | session (Kratos session cookie or session token, else 401).
+  auth: anonymous (no login needed) | session (Kratos session cookie or session token, else 401)
+        | client (a Hydra access token, hydra.enabled; scopes: [all, required]) | session-or-client (either).
   audience: the id_token's aud for this route.
   authorization (session routes only): roles: [any, of, these] or anyOf: Keto checks answered by batch-auth
   (allowed when any check is allowed for the caller), not both.`,
@@ -143,6 +161,9 @@ const INLINE: Record<string, Record<string, string>> = {
     postgres: 'PostgreSQL, with database: postgres',
     ui: 'built-in sign-in pages (gateway /ui/)',
     exampleApp: 'the example app (exampleApp: true)',
+    hydraPublic: 'Hydra public API (token endpoint), with hydra.enabled',
+    hydraAdmin: 'Hydra admin API (clients, introspection; loopback)',
+    clientClaims: 'embedded token hook (client metadata into tokens)',
   },
   kratos: {
     publicUrl: 'as browsers and the gateway see it',
@@ -169,6 +190,7 @@ const ROUTE_COMMENT: Record<string, string> = {
   roles: 'Session with a role: logged in and holding any of these roles.',
   anyOf: 'Session with Keto checks: admins, or members of the tenant named in the URL.',
   session: 'Session: any logged-in identity.',
+  client: 'Machine clients: a Hydra access token holding these scopes (iam clients token).',
 }
 
 function pairOf(map: YAMLMap, key: string): {key: Scalar; value: YamlNode} | undefined {
@@ -229,7 +251,7 @@ export function renderConfigYaml(config: IamConfig, o: {comments?: boolean} = {}
     if (isSeq(routes)) {
       ;(routes as YAMLSeq).items.forEach((item, i) => {
         const route = config.routes[i]!
-        const kind = route.auth === 'anonymous' ? 'anonymous' : route.authorization?.roles ? 'roles' : route.authorization?.anyOf ? 'anyOf' : 'session'
+        const kind = route.auth === 'anonymous' ? 'anonymous' : route.auth === 'client' ? 'client' : route.authorization?.roles ? 'roles' : route.authorization?.anyOf ? 'anyOf' : 'session'
         if (isMap(item)) {
           item.commentBefore = ` ${ROUTE_COMMENT[kind]}`
           if (i > 0) item.spaceBefore = true

@@ -23,8 +23,10 @@ export const ENV_REF_FIELDS = [
   'tokens.issuer',
   'routes[*].upstream',
   'seed.identities[*].password',
+  'seed.clients[*].secret',
   'database.urls.kratos',
   'database.urls.keto',
+  'database.urls.hydra',
 ] as const
 
 const KRATOS_MIN_PASSWORD = 8
@@ -130,6 +132,9 @@ function urlIssues(config: IamConfig, issues: RawIssue[]): void {
   }
   config.routes.forEach((r, i) => checkUrl(r.upstream, ['routes', i, 'upstream'], HTTP, issues))
   for (const [server, dsn] of Object.entries(config.database.urls ?? {})) checkUrl(dsn, ['database', 'urls', server], ['postgres:', 'postgresql:'], issues)
+  if (config.database.urls && config.hydra.enabled && config.database.urls.hydra === undefined) {
+    issues.push({path: ['database', 'urls'], at: 'key', message: 'Hydra (hydra.enabled) keeps its clients and tokens in a database of its own: add its URL', allowed: ['hydra: ${HYDRA_DSN}']})
+  }
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -291,9 +296,20 @@ function routeIssues(raw: RawConfig, config: IamConfig, index: NamespaceIndex, i
     parsed.push(match)
     if (match && route.stripPath !== undefined) stripPathIssue(route.match, match, route.stripPath, [...base, 'stripPath'], issues)
 
+    const forClients = route.auth === 'client' || route.auth === 'session-or-client'
+    if (forClients && !config.hydra.enabled) {
+      issues.push({path: [...base, 'auth'], message: `auth: ${route.auth} accepts Hydra access tokens, but Hydra is off`, allowed: ['hydra: {enabled: true}', 'auth: session']})
+    }
+    if (route.scopes && !forClients) {
+      issues.push({path: [...base, 'scopes'], at: 'key', message: `scopes are what a client's token must hold; an ${route.auth} route takes no client token`, allowed: ['auth: client', 'auth: session-or-client', 'no scopes']})
+    }
     const authz = route.authorization
     if (!authz) return
     const authzPath = [...base, 'authorization']
+    if (forClients) {
+      issues.push({path: authzPath, at: 'key', message: `authorization (roles, anyOf) is for sessions; an ${route.auth} route checks a client's scopes`, allowed: ['scopes: [...]', 'auth: session']})
+      return
+    }
     if (route.auth === 'anonymous') {
       issues.push({path: authzPath, at: 'key', message: 'an anonymous route has no subject to authorize', allowed: ['auth: session', 'no authorization']})
       return
@@ -387,6 +403,17 @@ function seedIssues(config: IamConfig, index: NamespaceIndex, issues: RawIssue[]
     }
     if (identity.password !== undefined && !hasEnvRefs(identity.password) && identity.password.length < KRATOS_MIN_PASSWORD) {
       issues.push({path: [...base, 'password'], message: `Kratos rejects passwords shorter than ${KRATOS_MIN_PASSWORD} characters`})
+    }
+  })
+  const clientIds = new Map<string, number>()
+  config.seed.clients.forEach((client, i) => {
+    const base: ConfigPath = ['seed', 'clients', i]
+    if (!config.hydra.enabled) issues.push({path: base, at: 'key', message: 'seeding a machine client needs Hydra', allowed: ['hydra: {enabled: true}']})
+    const first = clientIds.get(client.id)
+    if (first !== undefined) issues.push({path: [...base, 'id'], message: `client ${client.id} is already seeded by seed.clients[${first}]`})
+    else clientIds.set(client.id, i)
+    if (!hasEnvRefs(client.secret)) {
+      issues.push({path: [...base, 'secret'], message: 'a client secret written into iam.yaml ends up in git; reference the environment instead', allowed: ['${BILLING_CLIENT_SECRET}']})
     }
   })
   config.seed.tuples.forEach((text, i) => {

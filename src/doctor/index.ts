@@ -7,7 +7,7 @@ import {readdir, stat} from 'node:fs/promises'
 import {dirname, join, relative, resolve} from 'node:path'
 
 import {missingGitignoreLines} from '../project/init.js'
-import {DATABASE_SERVERS, describePostgresUrl, isExternalPostgres, isManagedPostgres} from '../config/database.js'
+import {describePostgresUrl, externalDatabaseUrl, serversWithDatabase, isExternalPostgres, isManagedPostgres} from '../config/database.js'
 import {resolveEnvRefs} from '../config/env.js'
 import {loadConfig} from '../config/load.js'
 import type {IamConfig} from '../config/model.js'
@@ -92,7 +92,9 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
 
   // The native runtime (also the fallback of `auto`) runs the pinned binaries; compose runs images instead.
   if (selection?.kind !== 'compose') {
-    const binaries = await Promise.all(ORY_SERVERS.map((server) => checkBinary(server, env)))
+    // Hydra only for a project that runs it (outside a project every server is checked).
+    const servers = ORY_SERVERS.filter((server) => server !== 'hydra' || !config || config.hydra.enabled)
+    const binaries = await Promise.all(servers.map((server) => checkBinary(server, env)))
     checks.push(...binaries)
     if (binaries.some((c) => c.status === 'fail')) checks.push(await checkGo(env))
   }
@@ -142,10 +144,10 @@ async function checkDatabase(projectDir: string, config: IamConfig, runtime: str
   if (!isExternalPostgres(config.database)) return []
   const projectVars = await projectEnv(projectDir)
   return Promise.all(
-    DATABASE_SERVERS.map(async (server): Promise<DoctorCheck> => {
+    serversWithDatabase(config).map(async (server): Promise<DoctorCheck> => {
       const id = `database.${server}`
       try {
-        const url = resolveEnvRefs(config.database.urls![server], {...projectVars, ...env})
+        const url = resolveEnvRefs(externalDatabaseUrl(config.database, server), {...projectVars, ...env})
         await checkPostgresDatabase(server, url)
         return {id, status: 'ok', message: `${server}'s database at ${describePostgresUrl(url)} answers`}
       } catch (error) {

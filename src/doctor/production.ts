@@ -88,6 +88,7 @@ const HTTPS_FIX: Record<string, string> = {
   'kratos.uiUrl': 'Set kratos.uiUrl to the https URL of your login pages.',
   'tokens.issuer': 'Remove tokens.issuer once gateway.publicUrl is https (it follows it), or set an https issuer.',
   'kratos.allowedReturnUrls': 'List only https URLs of your apps in kratos.allowedReturnUrls.',
+  'hydra.publicUrl': "Set hydra.publicUrl to Hydra's https URL, e.g. https://oauth.example.com/ (iam then starts Hydra without --dev).",
 }
 
 function httpsChecks(config: IamConfig): ProductionCheck[] {
@@ -97,6 +98,8 @@ function httpsChecks(config: IamConfig): ProductionCheck[] {
     ['kratos.uiUrl', config.kratos.uiUrl],
     ['tokens.issuer', config.tokens.issuer],
     ...config.kratos.allowedReturnUrls.map((u, i): [string, string] => [`kratos.allowedReturnUrls[${i}]`, u]),
+    // Hydra's token endpoint takes client secrets; with an http issuer iam also starts it with --dev.
+    ...(config.hydra.enabled ? [['hydra.publicUrl', config.hydra.publicUrl] as [string, string]] : []),
   ]
   const plain = urls.filter(([, url]) => !hasEnvRefs(url) && !url.startsWith('https://'))
   if (plain.length === 0) return [ok('production.https', 'every public URL, the issuer and every return URL use https')]
@@ -257,7 +260,7 @@ function databaseCheck(input: ProductionInput): ProductionCheck | ProductionChec
   const {database} = input.config
   if (isExternalPostgres(database)) {
     const found: ProductionCheck[] = []
-    for (const [server, url] of Object.entries(database.urls)) {
+    for (const [server, url] of Object.entries(database.urls ?? {})) {
       const parsed = URL.canParse(url) ? new URL(url) : undefined
       if (parsed && !isLoopbackUrl(url) && /^(disable|allow|prefer)$/.test(parsed.searchParams.get('sslmode') ?? 'prefer')) {
         found.push({id: 'production.database', status: 'fail', file: LAYOUT.config, key: `database.urls.${server}`, message: `${server}'s database at ${describePostgresUrl(url)} is reached without required TLS (sslmode=${parsed.searchParams.get('sslmode') ?? 'prefer (the default)'})`, fix: 'Add sslmode=require (or verify-full) to the URL.'})

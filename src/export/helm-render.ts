@@ -218,7 +218,7 @@ function labels(release: string, name: string): Record<string, string> {
 function serverManifests(config: IamConfig, o: HelmExportOptions): unknown[] {
   const n = helmNames(o.release)
   const urls = clusterUrls(o.release, config)
-  const target: EmbeddedTarget = {host: '0.0.0.0', ketoReadUrl: urls.ketoRead, kratosAdminUrl: urls.kratosAdmin, kratosPublicUrl: urls.kratosPublic, oathkeeperApiUrl: `http://${n.oathkeeper}-api`}
+  const target: EmbeddedTarget = {host: '0.0.0.0', ketoReadUrl: urls.ketoRead, kratosAdminUrl: urls.kratosAdmin, kratosPublicUrl: urls.kratosPublic, oathkeeperApiUrl: `http://${n.oathkeeper}-api`, hydraAdminUrl: ''}
   const servers: {service: EmbeddedService; name: string; port: number}[] = []
   if (needsBatchAuth(config)) servers.push({service: 'batch-auth', name: n.batchAuth, port: config.ports.batchAuth})
   if (needsRoleWebhook(config)) servers.push({service: 'role-webhook', name: n.roleWebhook, port: config.ports.roleWebhook})

@@ -98,18 +98,24 @@ export function migrationSpec(server: OryServer, o: LaunchOptions): ProcessSpec 
       return {command: o.binary, args: ['migrate', 'sql', 'up', '-e', '--yes', '-c', o.configPath], env: baseEnv(o, server)}
     case 'keto':
       return {command: o.binary, args: ['migrate', 'up', '--yes', '-c', o.configPath], env: baseEnv(o, server)}
+    case 'hydra':
+      return {command: o.binary, args: ['migrate', 'sql', 'up', '-e', '--yes', '-c', o.configPath], env: baseEnv(o, server)}
     case 'oathkeeper':
       return undefined
   }
 }
 
-/** The long-running serve command. `dev` adds Kratos' `--dev` (allows http cookies/URLs on loopback). */
+/**
+ * The long-running serve command. `dev` adds `--dev` to Kratos (http cookies and URLs on loopback) and Hydra (an
+ * http:// issuer). Hydra serves its public and admin APIs from one process (`serve all`).
+ */
 export function serveSpec(server: OryServer, o: LaunchOptions & {dev?: boolean; watchCourier?: boolean}): ProcessSpec {
-  const args = ['serve', '-c', o.configPath, '--sqa-opt-out']
+  const args = server === 'hydra' ? ['serve', 'all', '-c', o.configPath, '--sqa-opt-out'] : ['serve', '-c', o.configPath, '--sqa-opt-out']
   if (server === 'kratos') {
     if (o.dev) args.push('--dev')
     if (o.watchCourier) args.push('--watch-courier')
   }
+  if (server === 'hydra' && o.dev) args.push('--dev')
   return {command: o.binary, args, env: baseEnv(o, server)}
 }
 
@@ -118,6 +124,7 @@ export const ORY_API_PORTS = {
   kratos: {public: 4433, admin: 4434},
   keto: {read: 4466, write: 4467},
   oathkeeper: {proxy: 4455, api: 4456},
+  hydra: {public: 4444, admin: 4445},
 } as const satisfies Record<OryServer, Record<string, number>>
 
 /**

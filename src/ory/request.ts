@@ -5,7 +5,7 @@ import {describeNetworkFailure, errorReason, requestJson, UpstreamError} from '.
 import {ExitCode, IamError} from '../errors.js'
 
 /** Which Ory API a call went to; named in errors so the user knows which server to look at. */
-export type OryApi = 'keto-read' | 'keto-write' | 'kratos-admin' | 'kratos-public' | 'oathkeeper-api'
+export type OryApi = 'keto-read' | 'keto-write' | 'kratos-admin' | 'kratos-public' | 'oathkeeper-api' | 'hydra-admin' | 'hydra-public'
 
 export const DEFAULT_ORY_TIMEOUT_MS = 5000
 /** Ory answers are small; anything bigger is a misconfigured URL (e.g. pointing at a UI). */
@@ -85,8 +85,10 @@ export class OryHttp {
   async call(
     method: Dispatcher.HttpMethod,
     path: string,
-    o: {query?: Record<string, QueryValue>; json?: unknown; headers?: Record<string, string>} = {},
+    o: {query?: Record<string, QueryValue>; json?: unknown; form?: Record<string, string>; headers?: Record<string, string>} = {},
   ): Promise<OryResponse> {
+    const form = o.form === undefined ? undefined : new URLSearchParams(o.form).toString()
+    const headers = form === undefined ? o.headers : {'content-type': 'application/x-www-form-urlencoded', ...o.headers}
     try {
       // Every status is the caller's to read (404 = not found, 409 = conflict, …); only the transport fails here.
       return await requestJson(this.dispatcher, {
@@ -94,7 +96,8 @@ export class OryHttp {
         method,
         path: this.pathWithQuery(path, o.query),
         ...(o.json === undefined ? {} : {body: JSON.stringify(o.json)}),
-        ...(o.headers ? {headers: o.headers} : {}),
+        ...(form === undefined ? {} : {body: form}),
+        ...(headers ? {headers} : {}),
         timeoutMs: this.timeoutMs,
         what: this.api,
         acceptStatus: () => true,

@@ -1,6 +1,6 @@
 /** The Ory servers iam runs, the one version it pins for every runtime, and how each is built. One source of truth. */
 
-export const ORY_SERVERS = ['oathkeeper', 'keto', 'kratos'] as const
+export const ORY_SERVERS = ['oathkeeper', 'keto', 'kratos', 'hydra'] as const
 export type OryServer = (typeof ORY_SERVERS)[number]
 
 /**
@@ -61,5 +61,15 @@ export const ORY_SPECS: Record<OryServer, OryServerSpec> = {
     buildInfoPackage: 'github.com/ory/kratos/driver/config',
     sourceTreeSha256: '46a60a2120c97b4b204e5fca494c6063557cdfbe15d2015e4c3ab7bd02545abd',
   },
+  hydra: {
+    name: 'hydra',
+    version: ORY_VERSION,
+    repository: 'ory/hydra',
+    // Ory's own build: SQLite without loadable extensions. Hydra's SQLite file holds client secrets' hashes and tokens.
+    buildTags: ['sqlite', 'sqlite_omit_load_extension'],
+    cgo: true,
+    cgoCppFlags: '-DSQLITE_DEFAULT_FILE_PERMISSIONS=0600',
+    buildInfoPackage: 'github.com/ory/hydra/v2/driver/config',
+    sourceTreeSha256: 'e4a44ab34d2800f036b8acdf1c8630e8fa8732204673d25411af58d6c7a120a7',
+  },
 }
-

@@ -41,6 +41,11 @@ export function kratosDevMode(config: IamConfig): boolean {
   return !config.kratos.publicUrl.startsWith('https://') && !config.gateway.publicUrl.startsWith('https://')
 }
 
+/** Hydra runs with `--dev` (an http:// issuer allowed) unless its public URL is https. */
+export function hydraDevMode(config: IamConfig): boolean {
+  return !config.hydra.publicUrl.startsWith('https://')
+}
+
 export function needsRoleWebhook(config: IamConfig): boolean {
   return config.roles.enabled
 }
@@ -89,6 +94,19 @@ export function planServices(config: IamConfig): ServiceDef[] {
     healthUrls: [`${url(port)}/health/ready`],
     dependsOn: ['keto'],
   })
+  // Hydra (machine clients) and its token hook, which asks Hydra's admin API for the client's metadata.
+  if (config.hydra.enabled) {
+    services.push({
+      name: 'hydra',
+      kind: 'ory',
+      server: 'hydra',
+      ports: {public: p.hydraPublic, admin: p.hydraAdmin},
+      urls: {public: url(p.hydraPublic), admin: url(p.hydraAdmin)},
+      healthUrls: healthUrls('hydra', {public: url(p.hydraPublic), admin: url(p.hydraAdmin)}),
+      dependsOn: onDatabase,
+    })
+    services.push({...embedded('client-claims', p.clientClaims), dependsOn: ['hydra']})
+  }
   if (needsBatchAuth(config)) services.push(embedded('batch-auth', p.batchAuth))
   if (needsRoleWebhook(config)) services.push(embedded('role-webhook', p.roleWebhook))
   // The mail catcher (native: `iam serve mail`; compose runs Mailpit under its own name). Nothing waits for it:
@@ -143,6 +161,13 @@ export function endpoints(config: IamConfig, o: {runtime: 'native' | 'compose'})
   if (o.runtime === 'compose' || usesMailCatcher(config)) list.push({env: 'MAIL_UI_URL', label: 'Mail UI', url: url(p.mailUi)})
   if (usesBuiltInUi(config)) list.push({env: 'SIGN_IN_URL', label: 'Sign-in UI', url: `${config.kratos.uiUrl}login`})
   if (config.exampleApp) list.push({env: 'EXAMPLE_APP_URL', label: 'Example app (through the gateway)', url: appUrl(config)})
+  if (config.hydra.enabled) {
+    list.push(
+      {env: 'HYDRA_PUBLIC_URL', label: 'Hydra public (OAuth2 token endpoint: /oauth2/token)', url: config.hydra.publicUrl},
+      {env: 'HYDRA_ADMIN_URL', label: 'Hydra admin (clients, introspection; loopback)', url: url(p.hydraAdmin)},
+      {env: 'HYDRA_TOKEN_URL', label: 'OAuth2 token endpoint (client_credentials)', url: `${config.hydra.publicUrl.replace(/\/+$/, '')}/oauth2/token`},
+    )
+  }
   if (isManagedPostgres(config.database)) list.push({env: 'POSTGRES_URL', label: 'PostgreSQL (user iam, password POSTGRES_PASSWORD in .env)', url: postgresUrl(p.postgres)})
   return list
 }
@@ -153,7 +178,7 @@ export function plannedPorts(services: ServiceDef[]): {service: ServiceName; nam
 }
 
 /** iam's own servers, launched as `iam serve <name> …` by both runtimes. */
-export const EMBEDDED_SERVICES = ['batch-auth', 'role-webhook', 'mail', 'ui', 'example-app'] as const
+export const EMBEDDED_SERVICES = ['batch-auth', 'role-webhook', 'mail', 'ui', 'example-app', 'client-claims'] as const
 export type EmbeddedService = (typeof EMBEDDED_SERVICES)[number]
 
 export function isEmbeddedService(name: string): name is EmbeddedService {
@@ -171,6 +196,8 @@ export interface EmbeddedTarget {
   kratosPublicUrl: string
   /** Oathkeeper's API (the JWKS). */
   oathkeeperApiUrl: string
+  /** Hydra's admin API (the client-claims hook reads a client's metadata there). */
+  hydraAdminUrl: string
   /** The mail catcher's inbox as a browser opens it (none under compose: Mailpit is on its own port). */
   mailUrl?: string
 }
@@ -184,6 +211,7 @@ export function loopbackTarget(config: IamConfig): EmbeddedTarget {
     kratosAdminUrl: url(p.kratosAdmin),
     kratosPublicUrl: url(p.kratosPublic),
     oathkeeperApiUrl: url(p.oathkeeperApi),
+    hydraAdminUrl: url(p.hydraAdmin),
     ...(usesMailCatcher(config) ? {mailUrl: `${url(p.mailUi)}/`} : {}),
   }
 }
@@ -213,6 +241,9 @@ export function embeddedServeArgs(config: IamConfig, service: EmbeddedService, t
         '--browser-kratos-url', kratosBrowserUrl(config), '--app-url', appUrl(config),
         ...(target.mailUrl ? ['--mail-url', target.mailUrl] : []),
       ]
+    case 'client-claims':
+      // The key Hydra calls it with is CLIENT_CLAIMS_SECRET in its environment, never an argument.
+      return ['serve', 'client-claims', '--host', target.host, '--port', String(p.clientClaims), '--hydra-admin-url', target.hydraAdminUrl]
     case 'example-app':
       return [
         'serve', 'example-app', '--host', target.host, '--port', String(p.exampleApp), '--jwks-url', `${target.oathkeeperApiUrl}/.well-known/jwks.json`,

@@ -4,9 +4,10 @@
  * key from env (ory/x configx: key upper-cased, `.` → `_`; string lists take a plain value or a JSON array; env
  * replaces the whole key, lists included). Verified against the real binaries in test/project/render.real.test.ts.
  */
-import {isManagedPostgres, managedPostgresUrl, type DatabaseServer} from '../config/database.js'
+import {externalDatabaseUrl, isManagedPostgres, managedPostgresUrl, type DatabaseServer} from '../config/database.js'
 import {resolveEnvRefs} from '../config/env.js'
 import type {IamConfig} from '../config/model.js'
+import {tokenHookConfig} from '../templates/hydra.js'
 import {isEnvRef, kratosAfterHooks} from '../templates/kratos.js'
 import {sqliteDsn} from './layout.js'
 import type {Secrets} from './secrets.js'
@@ -25,7 +26,7 @@ export interface ServerEnvOptions {
  */
 export function databaseDsn(o: ServerEnvOptions, server: DatabaseServer): string {
   const {database, ports} = o.config
-  if (database.urls) return resolveEnvRefs(database.urls[server], {...o.secrets, ...(o.env ?? process.env)})
+  if (database.urls) return resolveEnvRefs(externalDatabaseUrl(database, server), {...o.secrets, ...(o.env ?? process.env)})
   if (isManagedPostgres(database)) {
     const password = o.secrets.POSTGRES_PASSWORD
     if (!password) throw new Error('POSTGRES_PASSWORD is missing from .env (iam render generates it)')
@@ -56,6 +57,30 @@ export function kratosEnv(o: ServerEnvOptions): Record<string, string> {
 /** Env for `keto migrate` and `keto serve` (may contain a database password: never log it). */
 export function ketoEnv(o: ServerEnvOptions): Record<string, string> {
   return {DSN: databaseDsn(o, 'keto')}
+}
+
+/**
+ * Env for `hydra migrate` and `hydra serve` (secrets: never log it): the DSN, the system secret, the pairwise salt
+ * and the token hook with its key. `hookBaseUrl`: where Hydra reaches `iam serve client-claims`.
+ */
+export function hydraEnv(o: ServerEnvOptions, hookBaseUrl = `http://127.0.0.1:${o.config.ports.clientClaims}`): Record<string, string> {
+  const secret = (name: 'HYDRA_SECRETS_SYSTEM' | 'HYDRA_PAIRWISE_SALT' | 'CLIENT_CLAIMS_SECRET'): string => {
+    const value = o.secrets[name]
+    if (!value) throw new Error(`${name} is missing from .env (iam render generates it)`)
+    return value
+  }
+  return {
+    DSN: databaseDsn(o, 'hydra'),
+    SECRETS_SYSTEM: JSON.stringify([secret('HYDRA_SECRETS_SYSTEM')]),
+    OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT: secret('HYDRA_PAIRWISE_SALT'),
+    OAUTH2_TOKEN_HOOK: JSON.stringify(tokenHookConfig(hookBaseUrl, secret('CLIENT_CLAIMS_SECRET'))),
+  }
+}
+
+/** Env for `iam serve client-claims`: the key Hydra's token hook calls it with. */
+export function clientClaimsEnv(o: Pick<ServerEnvOptions, 'secrets'>): Record<string, string> {
+  const key = o.secrets.CLIENT_CLAIMS_SECRET
+  return key ? {CLIENT_CLAIMS_SECRET: key} : {}
 }
 
 /** Env for `iam serve role-webhook`. */

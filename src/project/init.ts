@@ -27,6 +27,8 @@ export interface InitChoices {
   runtime?: RuntimePreference
   roles?: boolean
   algorithm?: TokenAlgorithm
+  /** Hydra on, with a starter machine route (`--machine-clients`). */
+  machineClients?: boolean
 }
 
 export interface InitOptions extends InitChoices {
@@ -78,7 +80,7 @@ export function checkProjectName(name: string): void {
 
 /** The configuration init writes for these choices (defaults from defaultConfig). */
 export function starterConfig(project: string, choices: InitChoices = {}): IamConfig {
-  const config = defaultConfig(project, {roles: choices.roles ?? true})
+  const config = defaultConfig(project, {roles: choices.roles ?? true, machineClients: choices.machineClients ?? false})
   return {
     ...config,
     runtime: choices.runtime ?? config.runtime,

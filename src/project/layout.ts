@@ -31,6 +31,9 @@ export const LAYOUT = {
   oathkeeperRules: 'ory/oathkeeper/rules.json',
   /** Same rules for the compose runtime: loopback upstreams rewritten to host.docker.internal. */
   oathkeeperComposeRules: 'ory/oathkeeper/rules.compose.json',
+  hydraDir: 'ory/hydra',
+  /** Hydra's config (only with `hydra.enabled`); its secrets come from `.env` through the environment. */
+  hydraConfig: 'ory/hydra/hydra.yml',
   /** id_token signing keys, mode 0600, gitignored; created by `iam render`/`iam init` when missing. */
   jwks: PROJECT_FILES.jwks,
   compose: 'ory/compose.yaml',
@@ -57,7 +60,9 @@ export const SERVER_RELATIVE = {
 /** Names of the secrets every project has in `.env`. */
 export const SECRET_NAMES = ['KRATOS_SECRETS_COOKIE', 'KRATOS_SECRETS_CIPHER', 'KRATOS_SECRETS_DEFAULT', 'ROLE_WEBHOOK_SECRET'] as const
 /** Secrets generated only when iam.yaml needs them (see project/secrets.ts secretNames). */
-export const OPTIONAL_SECRET_NAMES = ['POSTGRES_PASSWORD'] as const
+export const OPTIONAL_SECRET_NAMES = ['POSTGRES_PASSWORD', 'HYDRA_SECRETS_SYSTEM', 'HYDRA_PAIRWISE_SALT', 'CLIENT_CLAIMS_SECRET'] as const
+/** The secrets Hydra needs (with hydra.enabled): its system secret, the pairwise salt, the token hook's key. */
+export const HYDRA_SECRET_NAMES = ['HYDRA_SECRETS_SYSTEM', 'HYDRA_PAIRWISE_SALT', 'CLIENT_CLAIMS_SECRET'] as const
 export type SecretName = (typeof SECRET_NAMES)[number] | (typeof OPTIONAL_SECRET_NAMES)[number]
 
 /** Absolute path of a layout entry inside `projectDir`. */

@@ -9,13 +9,17 @@ import {isManagedPostgres} from '../config/database.js'
 import type {IamConfig} from '../config/model.js'
 import {IamError} from '../errors.js'
 import {writeFileAtomic} from '../util/atomic-write.js'
-import {LAYOUT, projectPath, SECRET_NAMES, type SecretName} from './layout.js'
+import {HYDRA_SECRET_NAMES, LAYOUT, projectPath, SECRET_NAMES, type SecretName} from './layout.js'
 
 export type Secrets = Record<(typeof SECRET_NAMES)[number], string>
 
 /** The secrets a project's `.env` must hold for this iam.yaml: every project's, plus those of optional parts. */
 export function secretNames(config: IamConfig): SecretName[] {
-  return [...SECRET_NAMES, ...(isManagedPostgres(config.database) ? (['POSTGRES_PASSWORD'] as const) : [])]
+  return [
+    ...SECRET_NAMES,
+    ...(isManagedPostgres(config.database) ? (['POSTGRES_PASSWORD'] as const) : []),
+    ...(config.hydra.enabled ? HYDRA_SECRET_NAMES : []),
+  ]
 }
 
 /**

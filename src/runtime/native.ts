@@ -9,13 +9,13 @@ import {chmod, mkdir, readFile, rm} from 'node:fs/promises'
 import {dirname, join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {DATABASE_SERVERS, isExternalPostgres, isManagedPostgres} from '../config/database.js'
+import {DATABASE_SERVERS, isExternalPostgres, isManagedPostgres, serversWithDatabase} from '../config/database.js'
 import type {IamConfig} from '../config/model.js'
 import {IamError, ExitCode, isIamError} from '../errors.js'
 import {migrationSpec, resolveOryBinary, serveSpec, waitForReady, type ProcessSpec} from '../ory/launch.js'
 import {ORY_SPECS, type OryServer} from '../ory/servers.js'
 import {binaryVersion, describeReported} from '../install/installed.js'
-import {databaseDsn, ketoEnv, kratosEnv, roleWebhookEnv} from '../project/env.js'
+import {clientClaimsEnv, databaseDsn, hydraEnv, ketoEnv, kratosEnv, roleWebhookEnv} from '../project/env.js'
 import {LAYOUT} from '../project/layout.js'
 import {readPackageInfo} from '../project/render.js'
 import {readSecrets, type Secrets} from '../project/secrets.js'
@@ -28,7 +28,7 @@ import {writeRuntimeMarker} from './marker.js'
 import {fingerprintChanges, fingerprintOf, startFiles, type Fingerprint} from './fingerprint.js'
 import {assertPortsFree} from '../util/ports.js'
 import {requestJson} from '../servers/http/index.js'
-import {embeddedServeArgs, isEmbeddedService, kratosDevMode, loopbackTarget, planServices, plannedPorts, type ServiceDef} from '../plan/services.js'
+import {embeddedServeArgs, isEmbeddedService, hydraDevMode, kratosDevMode, loopbackTarget, planServices, plannedPorts, type ServiceDef} from '../plan/services.js'
 import type {
   LogsOptions,
   Runtime,
@@ -199,7 +199,7 @@ export class NativeRuntime implements Runtime {
         }
         // The Ory servers' databases on the server iam runs: created once, never dropped (only --volumes deletes data).
         if (def.kind === 'database') {
-          await ensureDatabases({port: this.o.config.ports.postgres, password: postgres!.password, databases: DATABASE_SERVERS})
+          await ensureDatabases({port: this.o.config.ports.postgres, password: postgres!.password, databases: serversWithDatabase(this.o.config)})
         }
       } catch (error) {
         if (abort.signal.aborted) throw error
@@ -408,6 +408,10 @@ export class NativeRuntime implements Runtime {
         return ketoEnv({config: this.o.config, projectDir, secrets, env: this.env})
       case 'role-webhook':
         return roleWebhookEnv({secrets})
+      case 'hydra':
+        return hydraEnv({config: this.o.config, projectDir, secrets, env: this.env})
+      case 'client-claims':
+        return clientClaimsEnv({secrets})
       default:
         return {}
     }
@@ -460,7 +464,8 @@ export class NativeRuntime implements Runtime {
       const launch = {binary, configPath}
       const migrate = migrationSpec(def.server, launch)
       // The courier sends what Kratos queues (codes, verification and recovery mails); without it nothing leaves.
-      const serve = serveSpec(def.server, {...launch, dev: kratosDevMode(this.o.config), watchCourier: true})
+      const dev = def.server === 'hydra' ? hydraDevMode(this.o.config) : kratosDevMode(this.o.config)
+      const serve = serveSpec(def.server, {...launch, dev, watchCourier: true})
       const withEnv = (spec: ProcessSpec): ProcessSpec => ({...spec, env: {...env, ...spec.env}})
       return {...(migrate ? {migrate: withEnv(migrate)} : {}), serve: withEnv(serve), cwd: dirname(configPath)}
     }

@@ -30,7 +30,7 @@ export function runtimePaths(projectDir: string): RuntimePaths {
   }
 }
 
-const CONFIG_FILES = {kratos: LAYOUT.kratosConfig, keto: LAYOUT.ketoConfig, oathkeeper: LAYOUT.oathkeeperConfig} as const
+const CONFIG_FILES = {kratos: LAYOUT.kratosConfig, keto: LAYOUT.ketoConfig, oathkeeper: LAYOUT.oathkeeperConfig, hydra: LAYOUT.hydraConfig} as const
 
 /** Absolute path of the config file a server is started with (rendered by `iam render`). */
 export function oryConfigPath(projectDir: string, server: keyof typeof CONFIG_FILES): string {

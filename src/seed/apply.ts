@@ -1,6 +1,8 @@
 import {resolveEnvRefs} from '../config/env.js'
 import type {IamConfig, SeedConfig} from '../config/model.js'
 import {isIamError} from '../errors.js'
+import {ensureClient, type SeedClientStatus} from '../clients/index.js'
+import type {HydraAdminClient, HydraPublicClient} from '../ory/hydra-client.js'
 import type {KetoClient} from '../ory/keto-client.js'
 import type {KratosAdminClient} from '../ory/kratos-client.js'
 import {isUnreachable} from '../ory/request.js'
@@ -9,9 +11,17 @@ import {identityIdByEmail, importIdentities, type ImportEntry, type ImportReport
 import type {RoleTupleShape} from '../roles/sync.js'
 import {applyTuples, parseTupleText, type TupleReport} from '../admin/tuples.js'
 
+export interface SeedClientOutcome {
+  id: string
+  status: SeedClientStatus | 'failed'
+  error?: string
+}
+
 export interface SeedReport {
   identities: ImportReport
   tuples: TupleReport
+  /** Machine clients in Hydra (seed.clients, with hydra.enabled). Never their secrets. */
+  clients: SeedClientOutcome[]
   /** True when some entry failed (exit code 1). */
   failed: boolean
 }
@@ -22,7 +32,7 @@ export interface SeedReport {
  * reports everything as existing and writes nothing. `${VAR}` in passwords are resolved here, at the point of use.
  */
 export async function applySeed(
-  deps: {keto: KetoClient; kratos: KratosAdminClient; shape: RoleTupleShape; schemaId: string},
+  deps: {keto: KetoClient; kratos: KratosAdminClient; hydra?: HydraAdminClient; hydraPublic?: HydraPublicClient; shape: RoleTupleShape; schemaId: string},
   seed: SeedConfig,
   o: {env?: NodeJS.ProcessEnv} = {},
 ): Promise<SeedReport> {
@@ -48,7 +58,26 @@ export async function applySeed(
   // `…@email:ada@example.com` names an identity by email: the ids just seeded first, else Kratos is asked.
   const seeded = new Map(identities.identities.filter((i) => i.id !== undefined).map((i) => [i.email.toLowerCase(), i.id!] as const))
   const tuples = await applyTuples(deps.keto, tupleEntries, {resolveEmail: identityIdByEmail(deps.kratos, seeded)})
-  return {identities, tuples, failed: identities.failed > 0 || tuples.failed > 0}
+  const clients = await seedClients(deps, seed, env)
+  return {identities, tuples, clients, failed: identities.failed > 0 || tuples.failed > 0 || clients.some((c) => c.status === 'failed')}
+}
+
+/** Each seed client made to exist as written (its secret from ${VAR}, resolved here); a failure is its entry's. */
+async function seedClients(deps: {hydra?: HydraAdminClient; hydraPublic?: HydraPublicClient}, seed: SeedConfig, env: NodeJS.ProcessEnv): Promise<SeedClientOutcome[]> {
+  if (seed.clients.length === 0) return []
+  const {hydra, hydraPublic} = deps
+  if (!hydra || !hydraPublic) throw new Error('seed.clients needs Hydra clients')
+  const out: SeedClientOutcome[] = []
+  for (const client of seed.clients) {
+    try {
+      const status = await ensureClient({hydra, hydraPublic}, {...client, secret: resolveEnvRefs(client.secret, env)})
+      out.push({id: client.id, status})
+    } catch (error) {
+      if (isUnreachable(error)) throw error
+      out.push({id: client.id, status: 'failed', error: error instanceof Error ? error.message : String(error)})
+    }
+  }
+  return out
 }
 
 /**
@@ -59,7 +88,7 @@ export async function seedFromConfig(config: IamConfig, o: {env?: NodeJS.Process
   const ctx = contextFromConfig(config)
   const clients = createClients(ctx, {timeoutMs: o.timeoutMs})
   try {
-    return await applySeed({keto: clients.keto, kratos: clients.kratos, shape: ctx.roles, schemaId: o.schemaId ?? ctx.schemaId}, config.seed, {env: o.env})
+    return await applySeed({keto: clients.keto, kratos: clients.kratos, hydra: clients.hydra, hydraPublic: clients.hydraPublic, shape: ctx.roles, schemaId: o.schemaId ?? ctx.schemaId}, config.seed, {env: o.env})
   } finally {
     await clients.close()
   }

@@ -20,6 +20,7 @@ import {projectEnv, resolveRenderRefs} from '../project/render.js'
 import {openRuntime} from '../runtime/open.js'
 import {contextFromConfig, createClients, type OryClients} from '../admin/context.js'
 import {grantRole, revokeRole} from '../admin/grants.js'
+import {createClient, deleteClient, issueToken} from '../clients/index.js'
 import {MailInbox} from '../servers/mail/client.js'
 import {createVerifier, type Verifier} from '../verifier/verifier.js'
 import {writeFileAtomic} from '../util/atomic-write.js'
@@ -91,6 +92,18 @@ interface Session {
   identityId: string
   token: string
 }
+
+/** The throwaway machine client of a stack with client routes: a token with every scope they need, and one without. */
+interface Machine {
+  clientId: string
+  token: string
+  /** Holds only a scope no route asks for. */
+  weakToken: string
+}
+
+/** The one scope the weak token holds. */
+const SMOKE_ONLY_SCOPE = 'iam-smoke'
+const takesClients = (route: RouteConfig): boolean => route.auth === 'client' || route.auth === 'session-or-client'
 
 interface Ctx {
   config: IamConfig
@@ -175,7 +188,7 @@ async function runChecks(o: SmokeOptions): Promise<SmokeReport> {
     return `${status.services.length} services ready (${status.runtime} runtime)`
   })
   if (!running) {
-    skip(['jwks', 'login', ...routeIds, 'cleanup'], 'the stack is not healthy')
+    skip(['jwks', 'login', ...(config.routes.some(takesClients) ? ['machine-client'] : []), ...routeIds, 'cleanup'], 'the stack is not healthy')
     return report()
   }
 
@@ -194,17 +207,26 @@ async function runChecks(o: SmokeOptions): Promise<SmokeReport> {
     gatewayPort: config.ports.oathkeeperProxy,
   }
   let session: Session | undefined
+  let machine: Machine | undefined
+  let machineClientId: string | undefined
   try {
     if (o.upstreamStub) {
       ctx.stubs = stubs = await startUpstreamStubs(config.routes.map((r) => r.upstream), Math.min(timeoutMs, 2000))
       stubbed = stubs.origins()
     }
     await record('jwks', () => checkJwks(ctx))
+    if (config.routes.some(takesClients)) {
+      await record('machine-client', async () => {
+        machineClientId = `iam-smoke-${ctx.run}`
+        machine = await createMachine(ctx, machineClientId)
+        return `a throwaway machine client (${machineClientId}) got tokens from Hydra (client_credentials)`
+      })
+    }
     const method = loginMethod(config, hasMailCatcher)
     if (method === undefined) {
       // Without a way to log in, the session routes are still checked to refuse anonymous calls.
       skip(['login'], 'password login is off (kratos.methods.password) and login codes go to a mailbox smoke cannot read (only `iam serve mail` of the native runtime): session routes are checked without a session only')
-      for (const route of config.routes) await record(`route.${route.id}`, () => checkRoute(ctx, route, undefined))
+      for (const route of config.routes) await record(`route.${route.id}`, () => checkRoute(ctx, route, undefined, machine))
     } else {
       const loggedIn = await record('login', async () => {
         session = await createSession(ctx, method)
@@ -212,18 +234,30 @@ async function runChecks(o: SmokeOptions): Promise<SmokeReport> {
         return `a throwaway identity (${session.identityId}) logged in through Kratos' API flow ${how}, login hooks included`
       })
       if (loggedIn && session) {
-        for (const route of config.routes) await record(`route.${route.id}`, () => checkRoute(ctx, route, session!))
+        for (const route of config.routes) await record(`route.${route.id}`, () => checkRoute(ctx, route, session!, machine))
       } else skip(routeIds, 'no session to test with')
     }
   } finally {
     await record('cleanup', async () => {
-      if (!session) return 'nothing to remove'
-      await ctx.clients.kratos.deleteIdentity(session.identityId)
-      return `identity ${session.identityId} deleted`
+      const removed: string[] = []
+      if (machineClientId !== undefined && (await deleteClient(ctx.clients, machineClientId, {ifExists: true})).deleted) removed.push(`machine client ${machineClientId}`)
+      if (session) {
+        await ctx.clients.kratos.deleteIdentity(session.identityId)
+        removed.push(`identity ${session.identityId}`)
+      }
+      return removed.length === 0 ? 'nothing to remove' : `deleted ${removed.join(' and ')}`
     })
     await Promise.all([clients.close(), ctx.oathkeeperApi.close(), stubs?.close()])
   }
   return report()
+}
+
+async function createMachine(ctx: Ctx, clientId: string): Promise<Machine> {
+  const scopes = [...new Set(ctx.config.routes.filter(takesClients).flatMap((r) => r.scopes ?? []))]
+  const {secret} = await createClient(ctx.clients, {id: clientId, scopes: [...scopes, SMOKE_ONLY_SCOPE], audience: [], metadata: {smoke: ctx.run}})
+  const token = (await issueToken(ctx.clients, {id: clientId, secret, scopes})).accessToken
+  const weakToken = (await issueToken(ctx.clients, {id: clientId, secret, scopes: [SMOKE_ONLY_SCOPE]})).accessToken
+  return {clientId, token, weakToken}
 }
 
 async function checkJwks(ctx: Ctx): Promise<string> {
@@ -358,28 +392,37 @@ function decisionFix(route: RouteConfig, url: URL, status: number): string {
   return `The rule for route ${route.id} does not enforce what iam.yaml says. \`iam render --check\` shows whether ${rules} drifted (a hand edit); \`iam render --force\` restores it and Oathkeeper reloads it by itself.`
 }
 
-async function verifyToken(ctx: Ctx, route: RouteConfig, idToken: string | undefined, sub: string | undefined): Promise<string[]> {
+async function verifyToken(ctx: Ctx, route: RouteConfig, idToken: string | undefined, sub: string | undefined, o: {machine?: boolean} = {}): Promise<string[]> {
   if (!idToken) throw new StepFailure(`route ${route.id} allowed the request but Oathkeeper minted no id_token`, '`iam render --check`: the id_token mutator is part of every rendered rule.')
   const {claims, kid} = await ctx.verifier.verify(idToken).catch((error: unknown) => {
     throw new StepFailure(`the id_token of route ${route.id} does not verify: ${(error as Error).message}`, '`iam keys list` and the JWKS URL must agree; `iam token verify <jwt>` gives the reason code.')
   })
   const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud]
   if (!aud.includes(route.audience)) throw new StepFailure(`the id_token of route ${route.id} is for ${aud.join(', ')}, not ${route.audience}`)
-  if (sub !== undefined && claims.sub !== sub) throw new StepFailure(`the id_token of route ${route.id} names subject ${String(claims.sub)}, not the session's identity ${sub}`)
-  return [`id_token verified (kid ${kid}, aud ${route.audience})`]
+  if (sub !== undefined && claims.sub !== sub) throw new StepFailure(`the id_token of route ${route.id} names subject ${String(claims.sub)}, not ${o.machine ? 'the client' : "the session's identity"} ${sub}`)
+  if (o.machine && (claims.type !== 'machine' || claims.client_id !== sub)) {
+    throw new StepFailure(`the id_token of route ${route.id} for client ${sub} is not marked as a machine token (type ${String(claims.type)}, client_id ${String(claims.client_id)})`, '`iam render --check`: the rule\'s id_token claims must come from iam.')
+  }
+  return [`id_token verified (kid ${kid}, aud ${route.audience}${o.machine ? ', type machine' : ''})`]
 }
 
-async function checkRoute(ctx: Ctx, route: RouteConfig, session: Session | undefined): Promise<StepOutcome> {
-  const found: RouteFindings = {warnings: [], notes: new Set(), ...(session ? {subject: session.identityId} : {})}
-  const expectDecisions = (urls: URL[], expected: 200 | 401 | 403, what: string, token?: string): Promise<string | undefined> => expectDecision(ctx, route, urls, expected, what, token, found)
-  const message = await checkRouteDecisions(ctx, route, session, expectDecisions)
+async function checkRoute(ctx: Ctx, route: RouteConfig, session: Session | undefined, machine: Machine | undefined): Promise<StepOutcome> {
+  const found: RouteFindings = {warnings: [], notes: new Set()}
+  // The subject a stub upstream must see: the session's identity, or the client for a request with a client token.
+  const expectDecisions: ExpectDecisions = (urls, expected, what, token) => {
+    const subject = token === undefined ? undefined : token === session?.token ? session.identityId : machine?.clientId
+    if (subject === undefined) delete found.subject
+    else found.subject = subject
+    return expectDecision(ctx, route, urls, expected, what, token, found)
+  }
+  const message = await checkRouteDecisions(ctx, route, session, machine, expectDecisions)
   const gateway = found.warnings.length > 0 || !found.host ? '' : `; the gateway at 127.0.0.1:${ctx.gatewayPort} (Host ${found.host}) agreed`
   return {message: [message + gateway, ...found.notes].join('; '), warnings: found.warnings}
 }
 
 type ExpectDecisions = (urls: URL[], expected: 200 | 401 | 403, what: string, token?: string) => Promise<string | undefined>
 
-async function checkRouteDecisions(ctx: Ctx, route: RouteConfig, session: Session | undefined, expectDecisions: ExpectDecisions): Promise<string> {
+async function checkRouteDecisions(ctx: Ctx, route: RouteConfig, session: Session | undefined, machine: Machine | undefined, expectDecisions: ExpectDecisions): Promise<string> {
   const params = new Map<string, string>()
   const paramValue = (name: string): string => params.get(name) ?? params.set(name, `smoke-${ctx.run}-${name}`).get(name)!
   const href = exampleUrl(route.match, paramValue)
@@ -392,8 +435,10 @@ async function checkRouteDecisions(ctx: Ctx, route: RouteConfig, session: Sessio
     const idToken = await expectDecisions(url, 200, 'anonymous')
     return [`${probed}: anonymous 200`, ...(await verifyToken(ctx, route, idToken, undefined))].join('; ')
   }
+  if (route.auth === 'client') return checkClientRoute(ctx, route, url, probed, session, machine, expectDecisions)
   const notes = [`${probed}: 401 without a session`]
   await expectDecisions(url, 401, 'without a session')
+  if (route.auth === 'session-or-client') notes.push(...(await machineAllowed(ctx, route, url, machine, expectDecisions)))
   if (!session) return notes.join('; ')
   const deps = {keto: ctx.clients.keto, kratos: ctx.clients.kratos, shape: {namespace: ctx.config.roles.namespace, relation: ctx.config.roles.relation}}
 
@@ -429,6 +474,31 @@ async function checkRouteDecisions(ctx: Ctx, route: RouteConfig, session: Sessio
     notes.push('200 with a session', ...(await verifyToken(ctx, route, idToken, session.identityId)))
   }
   return notes.join('; ')
+}
+
+/** A client route: no token 401, a session 401, a token without its scopes 403, a client token 200 (type machine). */
+async function checkClientRoute(ctx: Ctx, route: RouteConfig, url: URL[], probed: string, session: Session | undefined, machine: Machine | undefined, expectDecisions: ExpectDecisions): Promise<string> {
+  const notes = [`${probed}: 401 without a token`]
+  await expectDecisions(url, 401, 'without a token')
+  if (session) {
+    await expectDecisions(url, 401, "with a session (a client route takes a client's token only)", session.token)
+    notes.push('401 with a session')
+  }
+  notes.push(...(await machineAllowed(ctx, route, url, machine, expectDecisions)))
+  return notes.join('; ')
+}
+
+/** A route taking clients: 403 for a token without the route's scopes, 200 and a machine id_token with them. */
+async function machineAllowed(ctx: Ctx, route: RouteConfig, url: URL[], machine: Machine | undefined, expectDecisions: ExpectDecisions): Promise<string[]> {
+  if (!machine) throw new StepSkipped('no machine client to test with (see the machine-client step)')
+  const notes: string[] = []
+  if (route.scopes && route.scopes.length > 0) {
+    await expectDecisions(url, 403, `with a client token without ${route.scopes.join(' ')}`, machine.weakToken)
+    notes.push(`403 for a client token without ${route.scopes.join(' ')}`)
+  }
+  const idToken = await expectDecisions(url, 200, 'with a client token', machine.token)
+  notes.push('200 with a client token', ...(await verifyToken(ctx, route, idToken, machine.clientId, {machine: true})))
+  return notes
 }
 
 function reason(body: unknown): string {

@@ -12,11 +12,12 @@
  * Secrets are interpolated by compose from the project's `.env`: run compose with `--env-file <project>/.env`
  * (as src/runtime/compose.ts does). `${NAME:?…}` makes compose refuse to start when one is missing.
  */
-import {DATABASE_SERVERS, isManagedPostgres, MANAGED_POSTGRES_USER, type DatabaseServer} from '../config/database.js'
+import {externalDatabaseUrl, isManagedPostgres, serversWithDatabase, MANAGED_POSTGRES_USER, type DatabaseServer} from '../config/database.js'
 import {usesBuiltInUi} from '../config/browser.js'
 import type {IamConfig} from '../config/model.js'
-import {embeddedServeArgs, kratosDevMode, type EmbeddedTarget} from '../plan/services.js'
+import {embeddedServeArgs, hydraDevMode, kratosDevMode, type EmbeddedTarget} from '../plan/services.js'
 import {LAYOUT, SERVER_RELATIVE} from '../project/layout.js'
+import {tokenHookConfig} from './hydra.js'
 import {isEnvRef, kratosAfterHooks} from './kratos.js'
 import {oathkeeperConfigObject} from './oathkeeper.js'
 import {yamlDocument} from './common.js'
@@ -43,6 +44,7 @@ export function composeTarget(config: IamConfig): EmbeddedTarget {
     kratosAdminUrl: `http://kratos:${p.kratosAdmin}`,
     kratosPublicUrl: `http://kratos:${p.kratosPublic}`,
     oathkeeperApiUrl: `http://oathkeeper:${p.oathkeeperApi}`,
+    hydraAdminUrl: `http://hydra:${p.hydraAdmin}`,
     // Mailpit's inbox as the browser on the host opens it.
     mailUrl: `http://127.0.0.1:${p.mailUi}/`,
   }
@@ -64,16 +66,70 @@ const sqlite = (server: string): string => `sqlite:///var/lib/sqlite/${server}.d
  */
 function composeDsn(config: IamConfig, server: DatabaseServer): string {
   const {database} = config
-  if (database.urls) return isEnvRef(database.urls[server]) ? database.urls[server] : rehost(database.urls[server], 'host.docker.internal')
+  if (database.urls) {
+    const url = externalDatabaseUrl(database, server)
+    return isEnvRef(url) ? url : rehost(url, 'host.docker.internal')
+  }
   if (isManagedPostgres(database)) return `postgres://${MANAGED_POSTGRES_USER}:${secret('POSTGRES_PASSWORD')}@postgres:5432/${server}?sslmode=disable`
   return sqlite(server)
+}
+
+/**
+ * Hydra (hydra.enabled): its migration, the server (admin API published on loopback only) and the token hook that
+ * puts a client's metadata into its tokens; the gateway introspects through the admin API by service name.
+ */
+function hydraServices(
+  config: IamConfig,
+  o: {npxIam: string[]; target: EmbeddedTarget; migrateAfter: Record<string, unknown>; onSqlite: boolean},
+): Record<string, Record<string, unknown>> {
+  const {ports, oryVersion} = config
+  const hook = tokenHookConfig(`http://client-claims:${ports.clientClaims}`, secret('CLIENT_CLAIMS_SECRET'))
+  const env = {
+    DSN: composeDsn(config, 'hydra'),
+    SECRETS_SYSTEM: secret('HYDRA_SECRETS_SYSTEM'),
+    OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT: secret('HYDRA_PAIRWISE_SALT'),
+    OAUTH2_TOKEN_HOOK: JSON.stringify(hook),
+    SERVE_PUBLIC_HOST: '0.0.0.0',
+    SERVE_ADMIN_HOST: '0.0.0.0',
+    SQA_OPT_OUT: 'true',
+  }
+  const volumes = ['./hydra:/etc/config/hydra:ro', ...(o.onSqlite ? ['hydra-data:/var/lib/sqlite'] : [])]
+  return {
+    'hydra-migrate': {
+      image: `oryd/hydra:${oryVersion}`,
+      command: ['migrate', 'sql', 'up', '-e', '--yes', '-c', '/etc/config/hydra/hydra.yml'],
+      working_dir: '/etc/config/hydra',
+      environment: env,
+      volumes,
+      ...o.migrateAfter,
+    },
+    hydra: {
+      image: `oryd/hydra:${oryVersion}`,
+      command: ['serve', 'all', '-c', '/etc/config/hydra/hydra.yml', ...(hydraDevMode(config) ? ['--dev'] : [])],
+      working_dir: '/etc/config/hydra',
+      environment: env,
+      volumes,
+      ports: [published(ports.hydraPublic), published(ports.hydraAdmin)],
+      depends_on: {'hydra-migrate': {condition: 'service_completed_successfully'}},
+      healthcheck: healthcheck(`http://127.0.0.1:${ports.hydraAdmin}/health/ready`),
+      restart: 'unless-stopped',
+    },
+    'client-claims': {
+      image: NODE_IMAGE,
+      command: [...o.npxIam, ...embeddedServeArgs(config, 'client-claims', o.target)],
+      environment: {CLIENT_CLAIMS_SECRET: secret('CLIENT_CLAIMS_SECRET')},
+      depends_on: {hydra: {condition: 'service_healthy'}},
+      healthcheck: healthcheck(`http://127.0.0.1:${ports.clientClaims}/health/alive`),
+      restart: 'unless-stopped',
+    },
+  }
 }
 
 /** The `postgres` service, and a one-shot that creates the Ory servers' databases on it (never drops any). */
 function postgresServices(config: IamConfig): Record<string, Record<string, unknown>> {
   const password = secret('POSTGRES_PASSWORD')
   // `$$` is a literal `$` for compose; the shell sees `$db`.
-  const create = `for db in ${DATABASE_SERVERS.join(' ')}; do psql -v ON_ERROR_STOP=1 -tAc "SELECT 1 FROM pg_database WHERE datname = '$$db'" | grep -q 1 || psql -v ON_ERROR_STOP=1 -c "CREATE DATABASE $$db" || exit 1; done`
+  const create = `for db in ${serversWithDatabase(config).join(' ')}; do psql -v ON_ERROR_STOP=1 -tAc "SELECT 1 FROM pg_database WHERE datname = '$$db'" | grep -q 1 || psql -v ON_ERROR_STOP=1 -c "CREATE DATABASE $$db" || exit 1; done`
   return {
     postgres: {
       image: POSTGRES_IMAGE,
@@ -128,6 +184,7 @@ export function renderOathkeeperComposeConfig(config: IamConfig): string {
   const doc = oathkeeperConfigObject(config, {
     kratosPublicUrl: `http://kratos:${config.ports.kratosPublic}`,
     batchAuthUrl: `http://batch-auth:${config.ports.batchAuth}`,
+    hydraAdminUrl: `http://hydra:${config.ports.hydraAdmin}`,
     rulesLocation: SERVER_RELATIVE.oathkeeperComposeRules,
   }) as {serve: Record<string, {host: string}>}
   doc.serve.proxy!.host = '0.0.0.0'
@@ -250,6 +307,7 @@ export function renderCompose(config: IamConfig, ctx: ComposeContext): string {
       restart: 'unless-stopped',
     }
   }
+  if (config.hydra.enabled) Object.assign(services, hydraServices(config, {npxIam, target, migrateAfter, onSqlite}))
   if (config.roles.enabled) {
     services['role-webhook'] = {
       image: NODE_IMAGE,
@@ -265,6 +323,6 @@ export function renderCompose(config: IamConfig, ctx: ComposeContext): string {
   return yamlDocument({
     name: composeProjectName(config.project),
     services,
-    volumes: onSqlite ? {'kratos-data': {}, 'keto-data': {}} : managedDb ? {'postgres-data': {}} : {},
+    volumes: onSqlite ? Object.fromEntries(serversWithDatabase(config).map((server) => [`${server}-data`, {}])) : managedDb ? {'postgres-data': {}} : {},
   })
 }

@@ -4,6 +4,7 @@ import {LAYOUT} from '../project/layout.js'
 import {rehost, renderCompose, renderOathkeeperComposeConfig, type ComposeContext} from './compose.js'
 import {renderKetoConfig, renderKetoNamespaces} from './keto.js'
 import {renderIdentitySchema, renderKratosConfig} from './kratos.js'
+import {renderHydraConfig} from './hydra.js'
 import {renderOathkeeperConfig, renderOathkeeperRules} from './oathkeeper.js'
 
 export interface RenderedFile {
@@ -37,5 +38,6 @@ export function renderAll(config: IamConfig, ctx: RenderContext): RenderedFile[]
     {path: LAYOUT.compose, content: renderCompose(config, ctx)},
   ]
   if (config.roles.enabled) files.push({path: LAYOUT.roleWebhookBody, content: ctx.assets.roleWebhookJsonnet})
+  if (config.hydra.enabled) files.push({path: LAYOUT.hydraConfig, content: renderHydraConfig(config)})
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
 }

@@ -38,6 +38,8 @@ export interface OathkeeperTarget {
   kratosPublicUrl?: string
   /** Base URL of batch-auth as Oathkeeper reaches it. Default loopback. */
   batchAuthUrl?: string
+  /** Base URL of Hydra's admin API (introspection) as Oathkeeper reaches it. Default loopback. */
+  hydraAdminUrl?: string
 }
 
 function whoamiUrl(config: IamConfig, target: OathkeeperTarget): string {
@@ -67,19 +69,58 @@ const EMAIL_TEMPLATE =
   '{{ $email := "" }}{{ with .Extra }}{{ with .identity }}{{ with .traits }}{{ with .email }}{{ $email = . }}' +
   '{{ end }}{{ end }}{{ end }}{{ end }}{{ toJson $email }}'
 
-export function idTokenClaimsTemplate(config: IamConfig, audience?: string, o: {session?: boolean} = {}): string {
+/**
+ * A machine client's claims, from Oathkeeper's introspection session: `.Extra` holds Hydra's `client_id` and `scope`
+ * and the access token's extra claims, where `iam serve client-claims` put the client's `metadata`. `sub` (set by
+ * the mutator) is the client id. `type: machine` is set here, by the gateway: a token's claims cannot forge it.
+ */
+const MACHINE_CLAIMS =
+  '"type":"machine","client_id":{{ toJson .Extra.client_id }},"scope":{{ toJson .Extra.scope }},' +
+  '"metadata":{{ $metadata := dict }}{{ with .Extra.metadata }}{{ $metadata = . }}{{ end }}{{ toJson $metadata }}'
+
+/** Which callers a rule's claims describe: sessions, machine clients, or either (decided per request). */
+export type ClaimsSubject = 'none' | 'session' | 'client' | 'session-or-client'
+
+export function idTokenClaimsTemplate(config: IamConfig, audience?: string, o: {subject?: ClaimsSubject} = {}): string {
   const parts: string[] = []
   if (audience !== undefined) parts.push(`"aud":[${JSON.stringify(noTemplate(audience, 'A route audience'))}]`)
   parts.push('"jti":"{{ uuidv4 }}"')
+  const session: string[] = []
   // The signed-in user's email, so an app can greet them without asking Kratos (session routes only).
-  if (o.session) parts.push(`"email":${EMAIL_TEMPLATE}`)
-  if (config.roles.enabled) parts.push(`"roles":${ROLES_TEMPLATE}`)
+  if (o.subject === 'session' || o.subject === 'session-or-client') session.push(`"email":${EMAIL_TEMPLATE}`)
+  if (config.roles.enabled) session.push(`"roles":${ROLES_TEMPLATE}`)
+  if (o.subject === 'client') parts.push(MACHINE_CLAIMS)
+  else if (o.subject === 'session-or-client') {
+    // Introspection (a client) fills .Extra.client_id; Kratos' whoami answer (a session) has no such key.
+    parts.push(`{{ if .Extra.client_id }}${MACHINE_CLAIMS}{{ else }}${session.join(',') || '"type":"user"'}{{ end }}`)
+  } else parts.push(...session)
   return `{${parts.join(',')}}`
 }
 
 /** oathkeeper.yml for the native runtime (loopback URLs, paths relative to ory/oathkeeper/). */
 export function renderOathkeeperConfig(config: IamConfig, o: {rulesLocation?: string} = {}): string {
   return yamlDocument(oathkeeperConfigObject(config, {rulesLocation: o.rulesLocation}))
+}
+
+/** A Hydra access token (opaque, `ory_at_…`); Kratos session tokens are `ory_st_…`. */
+export const HYDRA_ACCESS_TOKEN_PREFIX = 'ory_at_'
+/** The part of a Kratos session token that tells it from a Hydra access token. */
+export const KRATOS_SESSION_TOKEN_PREFIX = 'ory_st_'
+
+/**
+ * The oauth2_introspection authenticator against Hydra's admin API: only `ory_at_` tokens, only from Hydra's issuer,
+ * scopes compared exactly (a missing one is 403), answers kept for hydra.introspectionCache (the revocation bound).
+ */
+function introspectionConfig(config: IamConfig, target: OathkeeperTarget): Record<string, unknown> {
+  const cacheMs = config.hydra.introspectionCacheMs
+  return {
+    introspection_url: joinUrl(target.hydraAdminUrl ?? loopback(config.ports.hydraAdmin), '/admin/oauth2/introspect'),
+    prefix: HYDRA_ACCESS_TOKEN_PREFIX,
+    scope_strategy: 'exact',
+    trusted_issuers: [config.hydra.publicUrl.replace(/\/?$/, '/')],
+    cache: cacheMs > 0 ? {enabled: true, ttl: formatDuration(cacheMs)} : {enabled: false},
+    retry: {max_delay: '300ms', give_up_after: '0s'},
+  }
 }
 
 export function oathkeeperConfigObject(config: IamConfig, o: OathkeeperTarget & {rulesLocation?: string} = {}): Record<string, unknown> {
@@ -112,6 +153,7 @@ export function oathkeeperConfigObject(config: IamConfig, o: OathkeeperTarget & 
       bearer_token: {enabled: true, config: sessionConfig},
       // Disabled as an authenticator; its jwks_ttl configures the JWKS fetcher the id_token mutator shares.
       jwt: {enabled: false, config: {jwks_urls: [SERVER_RELATIVE.jwks], jwks_ttl: formatDuration(OATHKEEPER_JWKS_TTL_MS)}},
+      ...(config.hydra.enabled ? {oauth2_introspection: {enabled: true, config: introspectionConfig(config, o)}} : {}),
     },
     authorizers: {
       allow: {enabled: true},
@@ -205,6 +247,11 @@ export interface OathkeeperRule {
   mutators: {handler: string; config?: Record<string, unknown>}[]
 }
 
+/** A route's introspection step: its required scopes on top of the shared config. */
+function introspection(route: RouteConfig): OathkeeperRule['authenticators'][number] {
+  return {handler: 'oauth2_introspection', ...(route.scopes ? {config: {required_scope: [...route.scopes]}} : {})}
+}
+
 export function routeToRule(config: IamConfig, route: RouteConfig, o: {upstream?: string} = {}): OathkeeperRule {
   const roles = route.authorization?.roles ?? []
   const anyOf = route.authorization?.anyOf ?? []
@@ -219,7 +266,12 @@ export function routeToRule(config: IamConfig, route: RouteConfig, o: {upstream?
   // through, so clients that always send their token can use public routes. Credentials are never checked here: an
   // expired session must not lock anyone out of a public page.
   if (route.auth === 'anonymous') authenticators = [{handler: 'anonymous'}, {handler: 'noop'}]
-  else {
+  else if (route.auth === 'client') authenticators = [introspection(route)]
+  else if (route.auth === 'session-or-client') {
+    // The bearer token's prefix picks the authenticator: an authenticator that refuses a token ends the chain, so
+    // Kratos must never see a Hydra token nor Hydra a session token.
+    authenticators = [{handler: 'cookie_session'}, {handler: 'bearer_token', config: {prefix: KRATOS_SESSION_TOKEN_PREFIX}}, introspection(route)]
+  } else {
     const override = roles.length > 0 ? {config: {subject_from: rolesSubjectFrom(roles)}} : {}
     authenticators = [
       {handler: 'cookie_session', ...override},
@@ -238,7 +290,7 @@ export function routeToRule(config: IamConfig, route: RouteConfig, o: {upstream?
     upstream,
     authenticators,
     authorizer,
-    mutators: [{handler: 'id_token', config: {claims: idTokenClaimsTemplate(config, route.audience, {session: route.auth === 'session'})}}],
+    mutators: [{handler: 'id_token', config: {claims: idTokenClaimsTemplate(config, route.audience, {subject: route.auth === 'anonymous' ? 'none' : route.auth})}}],
   }
 }
 

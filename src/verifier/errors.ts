@@ -14,6 +14,7 @@ export type VerifyErrorCode =
   | 'malformed'
   | 'replay'
   | 'jwks_unavailable'
+  | 'machine_mismatch'
 
 export const VERIFY_ERROR_CODES: readonly VerifyErrorCode[] = [
   'invalid_signature',
@@ -25,6 +26,7 @@ export const VERIFY_ERROR_CODES: readonly VerifyErrorCode[] = [
   'malformed',
   'replay',
   'jwks_unavailable',
+  'machine_mismatch',
 ]
 
 export class VerifyError extends Error {

@@ -33,6 +33,8 @@ export function verifierMiddleware(verifier: Verifier): (req: AuthenticatedReque
       (error: unknown) => {
         const code = error instanceof VerifyError ? error.code : 'malformed'
         if (code === 'jwks_unavailable') deny(res, 503, undefined, code)
+        // A valid token of the other kind of caller (machine: require | refuse): known, but not allowed here.
+        else if (code === 'machine_mismatch') deny(res, 403, `Bearer error="insufficient_scope", error_description="${code}"`, code)
         else deny(res, 401, `Bearer error="invalid_token", error_description="${code}"`, code)
       },
     )

@@ -42,8 +42,18 @@ export interface VerifierOptions {
   jwksCooldown?: number | string
   /** jwksUrl only: timeout of one JWKS fetch (ms). Default 5000. */
   jwksTimeout?: number
+  /**
+   * Which callers a service takes: `allow` (default) users and machine clients alike, `require` only machine clients
+   * (the gateway marks their tokens `type: "machine"`), `refuse` only users. The other kind is `machine_mismatch`.
+   */
+  machine?: 'allow' | 'require' | 'refuse'
   /** Clock, for tests. */
   now?: () => Date
+}
+
+/** True for an id_token the gateway minted for a machine client (Hydra client_credentials), not a user's session. */
+export function isMachineToken(claims: JWTPayload): boolean {
+  return claims.type === 'machine'
 }
 
 export interface VerifiedToken {
@@ -88,9 +98,14 @@ export function buildVerifier(options: Omit<VerifierOptions, 'issuer' | 'audienc
     throw toVerifyError(error)
   }
   const replayError = (jti: string): VerifyError => new VerifyError('replay', `token ${jti} was already presented`)
+  const machine = options.machine ?? 'allow'
+  if (!['allow', 'require', 'refuse'].includes(machine)) throw new TypeError(`createVerifier: invalid machine ${JSON.stringify(machine)} (allow, require or refuse)`)
   const accept = (result: {payload: JWTPayload; protectedHeader: JWTHeaderParameters}): VerifiedToken | Promise<VerifiedToken> => {
     const claims = result.payload as VerifiedToken['claims']
     const header = result.protectedHeader
+    if (machine !== 'allow' && isMachineToken(claims) !== (machine === 'require')) {
+      throw new VerifyError('machine_mismatch', machine === 'require' ? 'the token is a user\'s; this service takes machine clients only' : 'the token is a machine client\'s; this service takes users only')
+    }
     if (replay) {
       const jti = claims.jti
       if (typeof jti !== 'string' || jti.length === 0) throw new VerifyError('malformed', 'the token has no "jti" claim')

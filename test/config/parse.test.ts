@@ -8,7 +8,7 @@ describe('parseConfig: valid files', () => {
   it('fills every absent key from defaultConfig, with empty routes and seed', () => {
     const config = parseConfig(MINIMAL)
     const defaults = defaultConfig('demo')
-    expect(config).toEqual({...defaults, routes: [], seed: {identities: [], tuples: []}, exampleApp: false})
+    expect(config).toEqual({...defaults, routes: [], seed: {identities: [], clients: [], tuples: []}, exampleApp: false})
     expect(config.oryVersion).toBe('v26.2.0')
     expect(config.tokens).toEqual({issuer: 'http://127.0.0.1:4455/', ttlMs: 60_000, algorithm: 'RS256', clockSkewMs: 5_000, jwksRefreshMs: 30_000})
     expect(config.keto.namespaces.map((n) => n.name)).toEqual(['User', 'Role', 'Tenant'])
@@ -77,6 +77,7 @@ seed:
     })
     expect(config.seed).toEqual({
       identities: [{email: 'a@example.com', password: '${A_PASSWORD}', roles: ['editor']}],
+      clients: [],
       tuples: ['Group:eng#member@Group:leads#member'],
     })
   })

@@ -236,3 +236,40 @@ describe('did you mean', () => {
     expect(didYouMean('zzzzz', ['email'])).toBe('')
   })
 })
+
+describe('machine clients (hydra, auth: client, seed.clients)', () => {
+  const clientRoute = (extra = '', auth = 'client'): string =>
+    `  - id: m\n    match: /machine/<**>\n    methods: [GET]\n    upstream: http://127.0.0.1:8080\n    auth: ${auth}\n    audience: api\n${extra}`
+  const HYDRA = 'hydra: {enabled: true}\n'
+
+  it('a client route needs Hydra on, named at its auth key with the fix', () => {
+    const issue = issueOf(withRoutes(clientRoute('    scopes: [demo:read]\n')))
+    expect(issue).toMatchObject({path: 'routes[0].auth', message: 'auth: client accepts Hydra access tokens, but Hydra is off'})
+    expect(issue.allowed).toContain('hydra: {enabled: true}')
+  })
+
+  it('with Hydra on, client and session-or-client routes with scopes are valid; the model keeps the scopes', () => {
+    const config = parseConfig(HYDRA + withRoutes(clientRoute("    scopes: [demo:read, demo:write]\n")))
+    expect(config.hydra).toEqual({enabled: true, publicUrl: 'http://127.0.0.1:4444/', accessTokenTtlMs: 900_000, introspectionCacheMs: 5000})
+    expect(config.routes[0]).toMatchObject({auth: 'client', scopes: ['demo:read', 'demo:write']})
+    expect(parseConfig(HYDRA + withRoutes(clientRoute('', 'session-or-client'))).routes[0]!.auth).toBe('session-or-client')
+  })
+
+  it('scopes on a session route, roles on a client route and a scope with a space are refused', () => {
+    expect(issueOf(withRoutes(`  - id: s\n    match: /s/<**>\n    methods: [GET]\n    upstream: http://127.0.0.1:8080\n    auth: session\n    scopes: [x]\n    audience: api\n`))).toMatchObject({path: 'routes[0].scopes', message: expect.stringContaining('an session route takes no client token')})
+    expect(issueOf(HYDRA + withRoutes(clientRoute('    authorization: {roles: [admin]}\n')))).toMatchObject({path: 'routes[0].authorization', message: expect.stringContaining("checks a client's scopes")})
+    expect(issueOf(HYDRA + withRoutes(clientRoute('    scopes: ["demo read"]\n'))).path).toBe('routes[0].scopes[0]')
+  })
+
+  it('a seeded client needs Hydra and a ${VAR} secret (never one written into iam.yaml)', () => {
+    const seed = (secret: string, hydra = HYDRA): string => `${MINIMAL}${hydra}seed:\n  clients:\n    - {id: billing, secret: "${secret}", scopes: [demo:read]}\n`
+    expect(parseConfig(seed('${BILLING_SECRET}')).seed.clients).toEqual([{id: 'billing', secret: '${BILLING_SECRET}', scopes: ['demo:read'], audience: [], metadata: {}}])
+    expect(issueOf(seed('plain-secret-0123456789abcdef'))).toMatchObject({path: 'seed.clients[0].secret', message: expect.stringContaining('ends up in git')})
+    expect(issueOf(seed('${BILLING_SECRET}', ''))).toMatchObject({path: 'seed.clients[0]', message: 'seeding a machine client needs Hydra'})
+  })
+
+  it('your own PostgreSQL with Hydra on needs database.urls.hydra', () => {
+    const issue = issueOf(`${MINIMAL}${HYDRA}database: {engine: postgres, urls: {kratos: "\${K}", keto: "\${T}"}}\n`)
+    expect(issue).toMatchObject({path: 'database.urls', message: expect.stringContaining('add its URL')})
+  })
+})

@@ -229,7 +229,7 @@ function loopbackPorts(urls: string[]): Record<string, number> {
 }
 
 async function urlsFromConfig(server: OryServer, configPath: string): Promise<Record<string, string>> {
-  const names = {kratos: ['public', 'admin'], keto: ['read', 'write'], oathkeeper: ['proxy', 'api']}[server]
+  const names = {kratos: ['public', 'admin'], keto: ['read', 'write'], oathkeeper: ['proxy', 'api'], hydra: ['public', 'admin']}[server]
   const urls: Record<string, string> = {}
   try {
     const config = parseYaml(await readFile(configPath, 'utf8')) as {serve?: Record<string, {host?: string; port?: number}>}

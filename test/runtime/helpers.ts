@@ -38,7 +38,7 @@ export interface NativeFixtures {
    * → batch-auth), every default port in iam.yaml rewritten to a free one (test files run in parallel), the example
    * upstream pointed at `upstreamPort`, then `edit` applied to the iam.yaml text.
    */
-  makeProject(name: string, upstreamPort: number, edit?: (yaml: string) => string): Promise<{dir: string; ports: PortsConfig}>
+  makeProject(name: string, upstreamPort: number, edit?: (yaml: string) => string, initArgs?: string[]): Promise<{dir: string; ports: PortsConfig}>
   /** A local upstream the gateway forwards to; answers with what it saw. */
   startUpstream(): Promise<number>
   cleanup(): Promise<void>
@@ -49,12 +49,12 @@ export function nativeFixtures(): NativeFixtures {
   const stacks: string[] = []
   const servers: Server[] = []
   return {
-    async makeProject(name, upstreamPort, edit = (yaml) => yaml) {
+    async makeProject(name, upstreamPort, edit = (yaml) => yaml, initArgs = []) {
       const parent = await mkdtemp(join(tmpdir(), `iam-native-${name}-`))
       parents.push(parent)
       const dir = join(parent, name)
       stacks.push(dir)
-      const init = await runIam(['init', dir, '--yes', '--runtime', 'native'])
+      const init = await runIam(['init', dir, '--yes', '--runtime', 'native', ...initArgs])
       if (init.exitCode !== 0) throw new Error(`iam init failed (exit ${init.exitCode}): ${init.stderr}${init.stdout}`)
       const ports = await freeProjectPorts()
       // Only the ports: section is edited, as a user on a machine with the default ports taken would: every address

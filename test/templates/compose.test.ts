@@ -163,6 +163,44 @@ describe('compose.yaml with database: postgres', () => {
   }, 600_000)
 })
 
+describe('compose.yaml with Hydra (hydra.enabled)', () => {
+  const withHydra = testConfig((c) => {
+    c.hydra.enabled = true
+    c.routes.push({id: 'machine', match: 'http://127.0.0.1:4455/machine/<**>', methods: ['GET'], upstream: 'http://127.0.0.1:8080', auth: 'client', scopes: ['demo:read'], audience: 'demo-api'})
+  })
+  const HYDRA_ENV = `${ENV}HYDRA_SECRETS_SYSTEM=system-secret-0123456789\nHYDRA_PAIRWISE_SALT=salt-0123456789abcdef\nCLIENT_CLAIMS_SECRET=hook-key-0123456789abcdef\n`
+
+  it('Hydra migrates before it serves, publishes its admin API on loopback only, and gets its secrets and the hook as ${…}', () => {
+    const d = parse(renderCompose(withHydra, CTX)) as Doc
+    expect(d.services['hydra-migrate'].command).toEqual(['migrate', 'sql', 'up', '-e', '--yes', '-c', '/etc/config/hydra/hydra.yml'])
+    expect(d.services.hydra.image).toBe('oryd/hydra:v26.2.0')
+    expect(d.services.hydra.command).toEqual(['serve', 'all', '-c', '/etc/config/hydra/hydra.yml', '--dev'])
+    expect(d.services.hydra.depends_on).toEqual({'hydra-migrate': {condition: 'service_completed_successfully'}})
+    expect(d.services.hydra.ports).toEqual(['127.0.0.1:4444:4444', '127.0.0.1:4445:4445'])
+    expect(d.services.hydra.environment.SECRETS_SYSTEM).toMatch(/^\$\{HYDRA_SECRETS_SYSTEM:\?/)
+    const hook = JSON.parse(d.services.hydra.environment.OAUTH2_TOKEN_HOOK) as {url: string; auth: {config: {name: string; value: string}}}
+    expect(hook.url).toBe('http://client-claims:4472/hook')
+    expect(hook.auth.config).toMatchObject({name: 'Authorization', value: expect.stringMatching(/^Bearer \$\{CLIENT_CLAIMS_SECRET:\?/)})
+    expect(d.services['client-claims'].command).toContain('--hydra-admin-url')
+    expect(d.services['client-claims'].command).toContain('http://hydra:4445')
+    expect(d.volumes).toHaveProperty('hydra-data')
+    const oathkeeper = parse(renderAll(withHydra, CTX).find((f) => f.path === 'ory/oathkeeper/oathkeeper.compose.yml')!.content) as Doc
+    expect(oathkeeper.authenticators.oauth2_introspection.config.introspection_url).toBe('http://hydra:4445/admin/oauth2/introspect')
+  })
+
+  it('is a valid compose project for the real loader once .env provides the secrets; without them it is refused', async () => {
+    const dir = await writeProject(withHydra, HYDRA_ENV)
+    const result = await composeCheck(join(dir, 'ory/compose.yaml'), {envFile: join(dir, '.env')})
+    expect(result.stderr).toBe('')
+    expect(result.exitCode).toBe(0)
+    const project = JSON.parse(result.stdout) as Doc
+    expect(JSON.parse(project.services.hydra.environment.OAUTH2_TOKEN_HOOK).auth.config.value).toBe('Bearer hook-key-0123456789abcdef')
+    const missing = await composeCheck(join(dir, 'ory/compose.yaml'), {envFile: join(await writeProject(withHydra), '.env')})
+    expect(missing.exitCode).toBe(1)
+    expect(missing.stderr).toMatch(/HYDRA_SECRETS_SYSTEM|CLIENT_CLAIMS_SECRET|HYDRA_PAIRWISE_SALT/)
+  }, 600_000)
+})
+
 describe('rehost', () => {
   it('rewrites loopback hosts only, keeping the rest of the URL as written', async () => {
     const {rehost} = await import('../../src/templates/compose.js')

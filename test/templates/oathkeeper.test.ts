@@ -103,9 +103,9 @@ describe('rules.json', () => {
     expect(byId.public!.upstream).toEqual({url: 'http://127.0.0.1:8080', preserve_host: false})
     for (const rule of rules.filter((r) => !r.id.startsWith('iam-'))) {
       // Session routes also carry the signed-in user's email.
-      expect(rule.mutators).toEqual([{handler: 'id_token', config: {claims: idTokenClaimsTemplate(testConfig(), 'demo-api', {session: rule.id !== 'public'})}}])
+      expect(rule.mutators).toEqual([{handler: 'id_token', config: {claims: idTokenClaimsTemplate(testConfig(), 'demo-api', {subject: rule.id !== 'public' ? 'session' : 'none'})}}])
     }
-    expect(idTokenClaimsTemplate(testConfig(), 'demo-api', {session: true})).toContain('"email":{{ $email := "" }}')
+    expect(idTokenClaimsTemplate(testConfig(), 'demo-api', {subject: 'session'})).toContain('"email":{{ $email := "" }}')
   })
 
   it("the gateway's browser rules: /.ory/ → Kratos' public API (prefix stripped), /ui/ → the sign-in pages; anonymous, allow, noop (no id_token for Kratos)", () => {

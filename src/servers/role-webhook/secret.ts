@@ -37,7 +37,9 @@ export function secretDigest(secret: string): Buffer {
  * The webhook secret from --secret-file (trailing newline trimmed) or $ROLE_WEBHOOK_SECRET. Refuses to run
  * without one, or with one too short to resist guessing. Never echoes the value.
  */
-export async function loadWebhookSecret(o: {secretFile?: string; env?: NodeJS.ProcessEnv; warn?: (message: string) => void}): Promise<string> {
+export async function loadWebhookSecret(o: {secretFile?: string; env?: NodeJS.ProcessEnv; warn?: (message: string) => void; envName?: string; server?: string}): Promise<string> {
+  const envName = o.envName ?? WEBHOOK_SECRET_ENV
+  const server = o.server ?? 'The role webhook'
   let secret: string | undefined
   let source: string
   if (o.secretFile !== undefined) {
@@ -54,13 +56,13 @@ export async function loadWebhookSecret(o: {secretFile?: string; env?: NodeJS.Pr
       })
     }
   } else {
-    source = `$${WEBHOOK_SECRET_ENV}`
-    secret = (o.env ?? process.env)[WEBHOOK_SECRET_ENV]
+    source = `$${envName}`
+    secret = (o.env ?? process.env)[envName]
   }
   if (!secret) {
-    throw new IamError('WEBHOOK_SECRET_MISSING', 'The role webhook needs a shared secret and has none: refusing to start.', {
+    throw new IamError('WEBHOOK_SECRET_MISSING', `${server} needs a shared secret and has none: refusing to start.`, {
       exitCode: ExitCode.Usage,
-      suggestion: `Set ${WEBHOOK_SECRET_ENV} (iam init writes one into .env) or pass --secret-file.`,
+      suggestion: `Set ${envName} (iam render writes one into .env) or pass --secret-file.`,
     })
   }
   if (secret.length < MIN_SECRET_LENGTH) {
