@@ -50,6 +50,7 @@ const EXAMPLE_DOMAIN = /@(example\.(com|org|net)|localhost|[^@]+\.(test|example|
 const ADMIN_LISTENERS: {file: string; key: string; path: string[]; what: string}[] = [
   {file: LAYOUT.kratosConfig, key: 'serve.admin.host', path: ['serve', 'admin', 'host'], what: 'Kratos admin API'},
   {file: LAYOUT.ketoConfig, key: 'serve.write.host', path: ['serve', 'write', 'host'], what: 'Keto write API'},
+  {file: LAYOUT.hydraConfig, key: 'serve.admin.host', path: ['serve', 'admin', 'host'], what: 'Hydra admin API'},
 ]
 
 const ok = (id: string, message: string): ProductionCheck => ({id, status: 'ok', message})
@@ -194,13 +195,14 @@ function adminChecks(input: ProductionInput): ProductionCheck[] {
   for (const [port, what] of [
     [ports.kratosAdmin, 'Kratos admin API'],
     [ports.ketoWrite, 'Keto write API'],
+    ...(input.config.hydra.enabled ? ([[ports.hydraAdmin, 'Hydra admin API']] as const) : []),
   ] as const) {
     const published = compose?.match(new RegExp(`^\\s*-\\s*["']?([^"'\\s]*:)?${port}:\\d+["']?\\s*$`, 'gm')) ?? []
     if (published.some((line) => !/127\.0\.0\.1:/.test(line))) {
       found.push({id: 'production.admin-apis', status: 'fail', file: LAYOUT.compose, key: `ports ${port}`, message: `the ${what} is published on every interface`, fix: `Publish it as 127.0.0.1:${port}:${port} (\`iam render --force\`).`})
     }
   }
-  return found.length > 0 ? found : [ok('production.admin-apis', 'Kratos admin and Keto write listen on loopback only (published on 127.0.0.1 under compose)')]
+  return found.length > 0 ? found : [ok('production.admin-apis', `Kratos admin${input.config.hydra.enabled ? ', Hydra admin' : ''} and Keto write listen on loopback only (published on 127.0.0.1 under compose)`)]
 }
 
 function ruleChecks(input: ProductionInput): ProductionCheck[] {
@@ -292,7 +294,7 @@ async function gitFacts(projectDir: string): Promise<Pick<ProductionInput, 'gitT
   return {gitTracked: lines(tracked.stdout), gitHistory: lines(history.stdout)}
 }
 
-const FILES = [LAYOUT.kratosConfig, LAYOUT.ketoConfig, LAYOUT.oathkeeperConfig, LAYOUT.oathkeeperRules, LAYOUT.compose]
+const FILES = [LAYOUT.kratosConfig, LAYOUT.ketoConfig, LAYOUT.oathkeeperConfig, LAYOUT.oathkeeperRules, LAYOUT.compose, LAYOUT.hydraConfig]
 
 export async function runProductionDoctor(o: {projectDir: string; env?: NodeJS.ProcessEnv}): Promise<DoctorReport & {checks: ProductionCheck[]}> {
   const projectDir = resolve(o.projectDir)
@@ -300,7 +302,9 @@ export async function runProductionDoctor(o: {projectDir: string; env?: NodeJS.P
   // URLs given as ${VAR} are checked as they will be used (resolved as `iam render` resolves them).
   const config = resolveRenderRefs((await loadConfig(projectDir, {env})).config, env)
   const {urls} = config.database
-  const resolved = urls ? {...config, database: {...config.database, urls: {kratos: resolveEnvRefs(urls.kratos, env), keto: resolveEnvRefs(urls.keto, env)}}} : config
+  const resolved = urls
+    ? {...config, database: {...config.database, urls: {kratos: resolveEnvRefs(urls.kratos, env), keto: resolveEnvRefs(urls.keto, env), ...(urls.hydra === undefined ? {} : {hydra: resolveEnvRefs(urls.hydra, env)})}}}
+    : config
   const files: Partial<Record<string, string>> = {}
   for (const file of FILES) files[file] = await readTextIfExists(projectPath(projectDir, file))
   const secrets = await readSecrets(projectDir).catch(() => ({}) as Record<string, string>)

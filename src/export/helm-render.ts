@@ -10,9 +10,10 @@
  * from the Secret and the hook sections (SELFSERVICE_FLOWS_*_AFTER, as the native runtime passes them) refer to it.
  */
 import type {IamConfig} from '../config/model.js'
-import {embeddedServeArgs, kratosDevMode, needsBatchAuth, needsRoleWebhook, type EmbeddedService, type EmbeddedTarget} from '../plan/services.js'
+import {embeddedServeArgs, hydraDevMode, kratosDevMode, needsBatchAuth, needsRoleWebhook, type EmbeddedService, type EmbeddedTarget} from '../plan/services.js'
 import {SERVER_RELATIVE} from '../project/layout.js'
 import {baseUrl, renderError} from '../templates/common.js'
+import {renderHydraConfig, tokenHookConfig} from '../templates/hydra.js'
 import {renderKetoConfig, renderKetoNamespaces} from '../templates/keto.js'
 import {kratosAfterHooks, renderIdentitySchema, renderKratosConfig} from '../templates/kratos.js'
 import {browserRules, oathkeeperConfigObject, routeToRule} from '../templates/oathkeeper.js'
@@ -64,6 +65,10 @@ export function helmNames(release: string) {
     ketoNamespaces: `${release}-keto-namespaces`,
     batchAuth: `${release}-batch-auth`,
     roleWebhook: `${release}-role-webhook`,
+    hydra: `${release}-hydra`,
+    hydraSecret: `${release}-hydra-secrets`,
+    clientClaims: `${release}-client-claims`,
+    clientClaimsSecret: `${release}-client-claims`,
     image: `${release}-servers`,
   }
 }
@@ -91,6 +96,10 @@ export function clusterUrls(release: string, config: IamConfig) {
     ketoWrite: `http://${n.keto}-write`,
     batchAuth: `http://${n.batchAuth}:${config.ports.batchAuth}`,
     roleWebhook: `http://${n.roleWebhook}:${config.ports.roleWebhook}`,
+    // The Hydra chart's services: <fullname>-public on 4444, -admin on 4445.
+    hydraPublic: `http://${n.hydra}-public:4444`,
+    hydraAdmin: `http://${n.hydra}-admin:4445`,
+    clientClaims: `http://${n.clientClaims}:${config.ports.clientClaims}`,
   }
 }
 
@@ -178,12 +187,41 @@ function ketoValues(config: IamConfig, o: HelmExportOptions): Record<string, unk
   }
 }
 
+/**
+ * Hydra (hydra.enabled): the chart's own migration and deployment, DSN and system secret from the Secret, the token
+ * hook with its key through Kubernetes' `$(VAR)` expansion (CLIENT_CLAIMS_SECRET from the Secret, defined first), no
+ * hydra-maester (clients are made with `iam clients`, not CRDs).
+ */
+function hydraValues(config: IamConfig, o: HelmExportOptions, warnings: string[]): Record<string, unknown> {
+  const n = helmNames(o.release)
+  const urls = clusterUrls(o.release, config)
+  const hydra = configObject(renderHydraConfig(config))
+  dropHosts(hydra.serve as Record<string, Record<string, unknown>>)
+  if (LOOPBACK.test(config.hydra.publicUrl)) warnings.push(`hydra.publicUrl is a loopback URL (${config.hydra.publicUrl}): set the address services reach Hydra's token endpoint at in iam.yaml before deploying.`)
+  const extraEnv = [
+    {name: 'CLIENT_CLAIMS_SECRET', valueFrom: {secretKeyRef: {name: n.clientClaimsSecret, key: 'secret'}}},
+    {name: 'OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT', valueFrom: {secretKeyRef: {name: n.hydraSecret, key: 'pairwiseSalt'}}},
+    {name: 'OAUTH2_TOKEN_HOOK', value: JSON.stringify(tokenHookConfig(urls.clientClaims, '$(CLIENT_CLAIMS_SECRET)'))},
+    {name: 'SQA_OPT_OUT', value: 'true'},
+  ]
+  noHelmTemplate(hydra, 'The Hydra config')
+  noHelmTemplate(extraEnv, 'The Hydra environment')
+  return {
+    fullnameOverride: n.hydra,
+    secret: {enabled: false, nameOverride: n.hydraSecret},
+    maester: {enabled: false},
+    hydra: {dev: hydraDevMode(config), automigration: {enabled: true, type: 'initContainer'}, config: hydra},
+    deployment: {extraEnv, resources: {requests: {cpu: '100m', memory: '64Mi'}}},
+  }
+}
+
 function oathkeeperValues(config: IamConfig, o: HelmExportOptions, warnings: string[]): Record<string, unknown> {
   const n = helmNames(o.release)
   const urls = clusterUrls(o.release, config)
   const doc = oathkeeperConfigObject(config, {
     kratosPublicUrl: urls.kratosPublic,
     batchAuthUrl: urls.batchAuth,
+    hydraAdminUrl: urls.hydraAdmin,
     rulesLocation: 'file:///etc/rules/access-rules.json',
   }) as Record<string, Record<string, Record<string, unknown>>>
   dropHosts(doc.serve!)
@@ -218,10 +256,11 @@ function labels(release: string, name: string): Record<string, string> {
 function serverManifests(config: IamConfig, o: HelmExportOptions): unknown[] {
   const n = helmNames(o.release)
   const urls = clusterUrls(o.release, config)
-  const target: EmbeddedTarget = {host: '0.0.0.0', ketoReadUrl: urls.ketoRead, kratosAdminUrl: urls.kratosAdmin, kratosPublicUrl: urls.kratosPublic, oathkeeperApiUrl: `http://${n.oathkeeper}-api`, hydraAdminUrl: ''}
+  const target: EmbeddedTarget = {host: '0.0.0.0', ketoReadUrl: urls.ketoRead, kratosAdminUrl: urls.kratosAdmin, kratosPublicUrl: urls.kratosPublic, oathkeeperApiUrl: `http://${n.oathkeeper}-api`, hydraAdminUrl: urls.hydraAdmin}
   const servers: {service: EmbeddedService; name: string; port: number}[] = []
   if (needsBatchAuth(config)) servers.push({service: 'batch-auth', name: n.batchAuth, port: config.ports.batchAuth})
   if (needsRoleWebhook(config)) servers.push({service: 'role-webhook', name: n.roleWebhook, port: config.ports.roleWebhook})
+  if (config.hydra.enabled) servers.push({service: 'client-claims', name: n.clientClaims, port: config.ports.clientClaims})
   const docs: unknown[] = []
   for (const server of servers) {
     const meta = {name: server.name, namespace: o.namespace, labels: labels(o.release, server.service)}
@@ -229,6 +268,7 @@ function serverManifests(config: IamConfig, o: HelmExportOptions): unknown[] {
     const probe = (path: string) => ({httpGet: {path, port: 'http'}, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3})
     const env: Record<string, unknown>[] = [{name: 'HOME', value: '/tmp'}]
     if (server.service === 'role-webhook') env.push({name: 'ROLE_WEBHOOK_SECRET', valueFrom: {secretKeyRef: {name: n.roleWebhookSecret, key: 'secret'}}})
+    if (server.service === 'client-claims') env.push({name: 'CLIENT_CLAIMS_SECRET', valueFrom: {secretKeyRef: {name: n.clientClaimsSecret, key: 'secret'}}})
     docs.push(
       {
         apiVersion: 'apps/v1',
@@ -313,6 +353,11 @@ function networkPolicies(config: IamConfig, o: HelmExportOptions): unknown[] {
   ]
   if (needsBatchAuth(config)) docs.push(policy(`${n.batchAuth}-internal`, 'batch-auth', o.release, [], [p.batchAuth]))
   if (needsRoleWebhook(config)) docs.push(policy(`${n.roleWebhook}-internal`, 'role-webhook', o.release, [], [p.roleWebhook]))
+  if (config.hydra.enabled) {
+    // The token endpoint is public; the admin API (clients, introspection) only for the namespace (the gateway, the hook).
+    docs.push(policy(`${n.hydra}-admin-internal`, 'hydra', n.hydra, [4444], [4445]))
+    docs.push(policy(`${n.clientClaims}-internal`, 'client-claims', o.release, [], [p.clientClaims]))
+  }
   return docs
 }
 
@@ -337,7 +382,8 @@ function readme(config: IamConfig, o: HelmExportOptions): string {
   const ns = `-n ${o.namespace}`
   const dir = o.dir ?? 'k8s'
   const roles = needsRoleWebhook(config)
-  const servers = needsBatchAuth(config) || roles
+  const hydra = config.hydra.enabled
+  const servers = needsBatchAuth(config) || roles || hydra
   const lines = [
     `# Kubernetes export of ${config.project}`,
     '',
@@ -350,15 +396,16 @@ function readme(config: IamConfig, o: HelmExportOptions): string {
     `| \`values-kratos.yaml\` | values of the official \`ory/kratos\` chart ${ORY_CHART_VERSION} (release \`${n.kratos}\`): kratos.yml, the identity schema${roles ? ', the role web hook' : ''} |`,
     `| \`values-keto.yaml\` | values of \`ory/keto\` ${ORY_CHART_VERSION} (release \`${n.keto}\`); the permission file is mounted from \`keto-namespaces.yaml\` |`,
     `| \`values-oathkeeper.yaml\` | values of \`ory/oathkeeper\` ${ORY_CHART_VERSION} (release \`${n.oathkeeper}\`): config and access rules |`,
+    ...(hydra ? [`| \`values-hydra.yaml\` | values of \`ory/hydra\` ${ORY_CHART_VERSION} (release \`${n.hydra}\`): hydra.yml, the token hook (machine clients) |`] : []),
     `| \`keto-namespaces.yaml\` | ConfigMap \`${n.ketoNamespaces}\`: the Ory Permission Language file |`,
-    ...(servers ? [`| \`iam-servers.yaml\` | Deployments and Services of iam's own servers (${[needsBatchAuth(config) ? 'batch-auth' : '', roles ? 'role-webhook' : ''].filter(Boolean).join(', ')}) |`] : []),
+    ...(servers ? [`| \`iam-servers.yaml\` | Deployments and Services of iam's own servers (${[needsBatchAuth(config) ? 'batch-auth' : '', roles ? 'role-webhook' : '', hydra ? 'client-claims' : ''].filter(Boolean).join(', ')}) |`] : []),
     '| `network-policy.yaml` | NetworkPolicies: Kratos admin, Keto write and iam\'s servers reachable only from this namespace |',
     '| `Dockerfile` | the image iam\'s servers run |',
     '',
     '## 1. Secrets',
     '',
     'Run from the project folder, in bash. `.env` is read into the shell, never printed; the DSNs (the databases) and the SMTP URL',
-    'are yours to export first (`KRATOS_DSN`, `KETO_DSN`, `SMTP_URL`, e.g. postgres://… and smtps://…). The values go',
+    `are yours to export first (\`KRATOS_DSN\`, \`KETO_DSN\`${hydra ? ', `HYDRA_DSN`' : ''}, \`SMTP_URL\`, e.g. postgres://… and smtps://…). The values go`,
     'through `printf` (a shell builtin) into `--from-env-file`, so they never appear in a process\'s arguments.',
     '',
     '```sh',
@@ -368,6 +415,12 @@ function readme(config: IamConfig, o: HelmExportOptions): string {
     `kubectl ${ns} create secret generic ${n.ketoSecret} --from-env-file=<(printf 'dsn=%s\\n' "$KETO_DSN")`,
     `kubectl ${ns} create secret generic ${n.jwksSecret} --from-file=${JWKS_FILE}=ory/oathkeeper/jwks.json`,
     ...(roles ? [`kubectl ${ns} create secret generic ${n.roleWebhookSecret} --from-env-file=<(printf 'secret=%s\\n' "$ROLE_WEBHOOK_SECRET")`] : []),
+    ...(hydra
+      ? [
+          `kubectl ${ns} create secret generic ${n.hydraSecret} --from-env-file=<(printf 'dsn=%s\\nsecretsSystem=%s\\nsecretsCookie=%s\\npairwiseSalt=%s\\n' "$HYDRA_DSN" "$HYDRA_SECRETS_SYSTEM" "$HYDRA_SECRETS_SYSTEM" "$HYDRA_PAIRWISE_SALT")`,
+          `kubectl ${ns} create secret generic ${n.clientClaimsSecret} --from-env-file=<(printf 'secret=%s\\n' "$CLIENT_CLAIMS_SECRET")`,
+        ]
+      : []),
     '```',
     '',
     '## 2. Install, in this order',
@@ -377,6 +430,7 @@ function readme(config: IamConfig, o: HelmExportOptions): string {
     `kubectl ${ns} apply -f ${dir}/keto-namespaces.yaml`,
     `helm ${ns} install ${n.keto} ory/keto --version ${ORY_CHART_VERSION} -f ${dir}/values-keto.yaml`,
     `helm ${ns} install ${n.kratos} ory/kratos --version ${ORY_CHART_VERSION} -f ${dir}/values-kratos.yaml`,
+    ...(hydra ? [`helm ${ns} install ${n.hydra} ory/hydra --version ${ORY_CHART_VERSION} -f ${dir}/values-hydra.yaml`] : []),
     ...(servers ? [`kubectl ${ns} apply -f ${dir}/iam-servers.yaml`] : []),
     `helm ${ns} install ${n.oathkeeper} ory/oathkeeper --version ${ORY_CHART_VERSION} -f ${dir}/values-oathkeeper.yaml`,
     `kubectl ${ns} apply -f ${dir}/network-policy.yaml`,
@@ -405,6 +459,7 @@ export function renderHelmExport(config: IamConfig, o: HelmExportOptions): HelmE
     {path: 'values-kratos.yaml', content: yaml(kratosValues(config, o, warnings))},
     {path: 'values-keto.yaml', content: yaml(ketoValues(config, o))},
     {path: 'values-oathkeeper.yaml', content: yaml(oathkeeperValues(config, o, warnings))},
+    ...(config.hydra.enabled ? [{path: 'values-hydra.yaml', content: yaml(hydraValues(config, o, warnings))}] : []),
     {path: 'keto-namespaces.yaml', content: manifests([ketoNamespacesConfigMap(config, o)])},
     {path: 'network-policy.yaml', content: manifests(networkPolicies(config, o))},
     {path: 'Dockerfile', content: dockerfile(o)},

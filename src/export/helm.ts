@@ -41,13 +41,6 @@ export async function exportHelm(projectDir: string, request: HelmExportRequest)
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace) || namespace.length > 63) {
     throw usageError('USAGE', `--namespace "${namespace}" is not a Kubernetes namespace name (a DNS label).`, {suggestion: 'Pass e.g. --namespace iam.'})
   }
-  if (config.hydra.enabled) {
-    // Not yet: the Hydra chart's values and the token hook's manifests are not rendered, and half a Hydra setup
-    // (client routes whose introspection has no server) must not reach a cluster.
-    throw usageError('USAGE', '`iam export helm` does not export Hydra (hydra.enabled) yet.', {
-      suggestion: 'Export with hydra.enabled: false and install the official Hydra chart yourself, or run the stack with `iam up`.',
-    })
-  }
   const pkg = await readPackageInfo()
   const out = resolve(projectDir, request.out)
   const exported = renderHelmExport(resolveRenderRefs(config, env), {

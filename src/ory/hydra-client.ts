@@ -142,7 +142,7 @@ export class HydraPublicClient {
     if (res.status === 200) return res.body as TokenResponse
     const oauth = oauthError(res.body)
     if (oauth && res.status < 500) {
-      throw new IamError('CLIENT_TOKEN_REFUSED', `Hydra refused a token to client ${o.clientId}: ${oauth.error}${oauth.description ? ` (${oauth.description})` : ''}.`, {
+      throw new IamError('CLIENT_TOKEN_REFUSED', `Hydra refused a token to client ${o.clientId}: ${oauth.error}${oauth.description ? ` (${oauth.description.replace(/\.+$/, '')})` : ''}.`, {
         exitCode: ExitCode.Failure,
         suggestion:
           oauth.error === 'invalid_client'

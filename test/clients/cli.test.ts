@@ -1,9 +1,8 @@
 /**
  * `iam clients` before anything reaches Hydra: a project with Hydra off is HYDRA_DISABLED (exit 2), no secret is
  * CLIENT_SECRET_MISSING (exit 2), a bad spec is CLIENT_INVALID (exit 2), Hydra not running is ORY_UNREACHABLE (exit 3)
- * naming its admin API, and `iam export helm` refuses a project with Hydra on rather than export half of it.
+ * naming its admin API.
  */
-import {existsSync} from 'node:fs'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -56,13 +55,5 @@ describe('iam clients: refusals before any call', () => {
     const r = await runIam(['clients', 'list', '-C', on, '--hydra-admin-url', `http://127.0.0.1:${port}`, '--json'])
     expect(r.exitCode).toBe(3)
     expect(error(r)).toMatchObject({code: 'ORY_UNREACHABLE', message: expect.stringContaining('hydra-admin')})
-  })
-
-  it('iam export helm refuses a project with Hydra on (exit 2) and writes nothing', async () => {
-    const out = join(parent, 'helm-out')
-    const r = await runIam(['export', 'helm', '--out', out, '-C', on, '--json'])
-    expect(r.exitCode).toBe(2)
-    expect(error(r).message).toContain('does not export Hydra')
-    expect(existsSync(out)).toBe(false)
   })
 })

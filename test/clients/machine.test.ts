@@ -12,6 +12,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {MachineClient} from '../../src/clients/index.js'
 import {KratosAdminClient, KratosPublicClient} from '../../src/ory/kratos-client.js'
+import {readPidRecords} from '../../src/runtime/pidfile.js'
 import type {SmokeReport} from '../../src/smoke/index.js'
 import {createVerifier, VerifyError} from '../../src/verifier/index.js'
 import {runIam, type CliResult} from '../helpers/cli.js'
@@ -68,7 +69,10 @@ function verifier(machine: 'allow' | 'require' | 'refuse') {
 beforeAll(async () => {
   upstreamPort = await fixtures.startUpstream()
   const seed = `seed:\n  clients:\n    - {id: seeded, secret: "\${SEED_CLIENT_SECRET}", scopes: [machine:read], metadata: {tier: silver}}\n`
-  ;({dir, ports} = await fixtures.makeProject('machine', upstreamPort, (yaml) => yaml.replace(/^seed:.*\n(?:^ .*\n)*/m, seed), ['--machine-clients']))
+  // A route that takes both: users' sessions and clients' tokens (the bearer token's prefix picks the check).
+  const either = `  - {id: either, match: /either/<**>, methods: [GET], upstream: "http://127.0.0.1:${upstreamPort}", auth: session-or-client, scopes: [machine:read], audience: machine-api}\n`
+  const edit = (yaml: string): string => yaml.replace(/^seed:.*\n(?:^ .*\n)*/m, seed).replace(/^routes:\n/m, `routes:\n${either}`)
+  ;({dir, ports} = await fixtures.makeProject('machine', upstreamPort, edit, ['--machine-clients']))
   const up = await iam(['up', '--json'])
   expect(up.exitCode, up.output).toBe(0)
 }, 300_000)
@@ -146,6 +150,29 @@ describe('machine clients on the real Hydra behind the real gateway', () => {
     }
   })
 
+  it('a session-or-client route takes a session (a user\'s id_token) and a client token with the scope (a machine\'s), 403 without it', async () => {
+    const kratos = new KratosAdminClient({adminUrl: `http://127.0.0.1:${ports.kratosAdmin}`})
+    const kratosPublic = new KratosPublicClient({publicUrl: `http://127.0.0.1:${ports.kratosPublic}`})
+    try {
+      const login = await kratosPublic.login({method: 'password', identifier: 'person@example.com', password: 'machine-test-Passw0rd!'})
+      const sessionToken = login.result === 'ok' ? login.sessionToken! : ''
+      expect((await call('/either/x')).status).toBe(401)
+      const asUser = await call('/either/x', sessionToken)
+      expect(asUser.status, asUser.body).toBe(200)
+      const user = (await verifier('refuse').verify((JSON.parse(asUser.body) as {authorization: string}).authorization.replace(/^Bearer /, ''))).claims
+      expect(user).toMatchObject({email: 'person@example.com'})
+      expect(user.type).not.toBe('machine')
+      const asClient = await call('/either/x', billingToken)
+      expect(asClient.status, asClient.body).toBe(200)
+      expect((await verifier('require').verify((JSON.parse(asClient.body) as {authorization: string}).authorization.replace(/^Bearer /, ''))).claims).toMatchObject({sub: 'billing', type: 'machine'})
+      const other = await createClient('other-2', ['--scope', 'other:read'])
+      expect((await call('/either/x', await tokenOf('other-2', other.secret))).status).toBe(403)
+      expect((await iam(['clients', 'delete', 'other-2'])).exitCode).toBe(0)
+    } finally {
+      await Promise.all([kratos.close(), kratosPublic.close()])
+    }
+  })
+
   it('revoke → the gateway refuses the token within hydra.introspectionCache (5s); a new token works', async () => {
     expect((await call('/machine/reports', billingToken)).status).toBe(200)
     const revoked = await iam(['clients', 'revoke', 'billing', '--json'])
@@ -212,12 +239,21 @@ describe('machine clients on the real Hydra behind the real gateway', () => {
     expect(step('machine-client')).toMatchObject({status: 'ok'})
     expect(step('route.machine')).toMatchObject({status: 'ok', message: expect.stringContaining('403 for a client token without machine:read; 200 with a client token')})
     expect(step('route.machine')?.message).toContain('type machine')
+    expect(step('route.either')).toMatchObject({status: 'ok', message: expect.stringContaining('200 with a session')})
+    expect(step('route.either')?.message).toContain('200 with a client token')
     expect(step('cleanup')?.message).toMatch(/deleted machine client iam-smoke-/)
     const list = await iam(['clients', 'list', '--json'])
     expect((list.json as {clients: MachineClient[]}).clients.map((c) => c.id).sort()).toEqual(['other', 'seeded'])
   }, 120_000)
 
-  it('no client secret appears in any other output, nor in any log', async () => {
+  it("no client secret appears in any other output, nor in any log; no .env value (Hydra's secrets, the hook's key) in a log or a command line", async () => {
+    const dotenv = (await readFile(join(dir, '.env'), 'utf8')).split('\n').map((l) => /^([A-Z_]+)=(.+)$/.exec(l)).filter((m) => m !== null)
+    expect(dotenv.map((m) => m[1])).toEqual(expect.arrayContaining(['HYDRA_SECRETS_SYSTEM', 'HYDRA_PAIRWISE_SALT', 'CLIENT_CLAIMS_SECRET']))
+    secrets.push(...dotenv.map((m) => m[2]!))
+    for (const record of await readPidRecords(join(dir, '.iam', 'run'))) {
+      const cmdline = await readFile(`/proc/${record.pid}/cmdline`, 'utf8').catch(() => '')
+      for (const secret of secrets) expect(cmdline.includes(secret), `${record.service}'s command line holds a secret`).toBe(false)
+    }
     expect(secrets.length).toBeGreaterThanOrEqual(4)
     for (const output of quietOutputs) for (const secret of secrets) expect(output.includes(secret)).toBe(false)
     const logDir = join(dir, '.iam', 'logs')

@@ -24,7 +24,7 @@ const CHARTS_ARCHIVE = process.env.IAM_ORY_K8S_CHARTS ?? join(ROOT, '..', 'share
 /** A Kubernetes version kubernetes-validate ships schemas for. */
 const KUBE_VERSION = '1.33.0'
 const RELEASE = 'shop'
-const CHARTS = ['kratos', 'keto', 'oathkeeper'] as const
+const CHARTS = ['kratos', 'keto', 'oathkeeper', 'hydra'] as const
 
 interface Manifest {
   apiVersion: string
@@ -71,7 +71,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'iam-export-helm-'))
   project = join(work, 'shop')
   out = join(project, 'k8s')
-  const init = await runIam(['init', project, '-y', '--roles'])
+  const init = await runIam(['init', project, '-y', '--roles', '--machine-clients'])
   expect(init.exitCode, init.output).toBe(0)
   // Helm: built once and cached (a cold build takes minutes; .ci/run builds it before the tests).
   const built = await execa(process.execPath, [join(ROOT, 'tools', 'helm.mjs')], {reject: false, timeout: 900_000})
@@ -94,11 +94,11 @@ describe('iam export helm', () => {
     expect(first.exitCode, first.output).toBe(0)
     const report = first.json as {files: {path: string; status: string}[]; warnings: string[]; namespace: string}
     expect(report.files.map((f) => [f.path, f.status])).toEqual(
-      ['Dockerfile', 'README.md', 'iam-servers.yaml', 'keto-namespaces.yaml', 'network-policy.yaml', 'values-keto.yaml', 'values-kratos.yaml', 'values-oathkeeper.yaml'].map((p) => [p, 'created']),
+      ['Dockerfile', 'README.md', 'iam-servers.yaml', 'keto-namespaces.yaml', 'network-policy.yaml', 'values-hydra.yaml', 'values-keto.yaml', 'values-kratos.yaml', 'values-oathkeeper.yaml'].map((p) => [p, 'created']),
     )
     expect(report.namespace).toBe(RELEASE)
     // The starter's loopback upstreams mean nothing inside a cluster: said, not hidden.
-    expect(report.warnings.join('\n')).toContain('route(s) public, admin, tenant, app forward to a loopback upstream')
+    expect(report.warnings.join('\n')).toContain('route(s) public, admin, tenant, app, machine forward to a loopback upstream')
 
     const clean = await runIam(['export', 'helm', '-C', project, '--out', 'k8s', '--release', RELEASE, '--check'])
     expect(clean.exitCode, clean.output).toBe(0)
@@ -161,11 +161,24 @@ describe('iam export helm', () => {
       find(chart, 'Service', `${RELEASE}-${name}`)
     }
     const rules = JSON.parse(find('oathkeeper', 'ConfigMap', `${RELEASE}-oathkeeper-rules`).data!['access-rules.json']!) as {id: string}[]
-    expect(rules.map((r) => r.id)).toEqual(['public', 'admin', 'tenant', 'app', 'iam-ory'])
+    expect(rules.map((r) => r.id)).toEqual(['public', 'admin', 'tenant', 'app', 'machine', 'iam-ory'])
+
+    // Hydra: DSN, system secret and pairwise salt from the Secret; the token hook's key by $(VAR) from the Secret,
+    // defined before the hook; no hydra-maester; the admin service the gateway introspects at exists.
+    const hydra = containers(find('hydra', 'Deployment', `${RELEASE}-hydra`)).find((c) => c.name === 'hydra')!
+    const hydraEnv = Object.fromEntries((hydra.env ?? []).map((e) => [e.name, e]))
+    expect(hydraEnv.DSN?.valueFrom?.secretKeyRef).toEqual({name: `${RELEASE}-hydra-secrets`, key: 'dsn'})
+    expect(hydraEnv.SECRETS_SYSTEM?.valueFrom?.secretKeyRef).toEqual({name: `${RELEASE}-hydra-secrets`, key: 'secretsSystem'})
+    expect(hydraEnv.OIDC_SUBJECT_IDENTIFIERS_PAIRWISE_SALT?.valueFrom?.secretKeyRef).toEqual({name: `${RELEASE}-hydra-secrets`, key: 'pairwiseSalt'})
+    const hydraNames = (hydra.env ?? []).map((e) => e.name)
+    expect(hydraNames.indexOf('CLIENT_CLAIMS_SECRET')).toBeLessThan(hydraNames.indexOf('OAUTH2_TOKEN_HOOK'))
+    expect(JSON.parse(hydraEnv.OAUTH2_TOKEN_HOOK!.value!)).toEqual({url: `http://${RELEASE}-client-claims:4472/hook`, auth: {type: 'api_key', config: {in: 'header', name: 'Authorization', value: 'Bearer $(CLIENT_CLAIMS_SECRET)'}}})
+    expect(rendered.hydra!.some((m) => /maester/.test(m.metadata.name))).toBe(false)
+    for (const name of ['hydra-public', 'hydra-admin']) find('hydra', 'Service', `${RELEASE}-${name}`)
 
     // iam's servers: probes on their health endpoints, requests, non-root, read-only root filesystem.
     const own = docs(servers)
-    for (const name of ['batch-auth', 'role-webhook']) {
+    for (const name of ['batch-auth', 'role-webhook', 'client-claims']) {
       const deployment = own.find((m) => m.kind === 'Deployment' && m.metadata.name === `${RELEASE}-${name}`)!
       const spec = (deployment.spec as {template: {spec: {securityContext: Record<string, unknown>; containers: Record<string, any>[]}}}).template.spec
       const container = spec.containers[0]!
@@ -174,7 +187,7 @@ describe('iam export helm', () => {
       expect(container.resources.requests).toMatchObject({cpu: expect.any(String), memory: expect.any(String)})
       expect(container.securityContext).toMatchObject({readOnlyRootFilesystem: true, runAsNonRoot: true, allowPrivilegeEscalation: false})
       expect(spec.securityContext.runAsNonRoot).toBe(true)
-      expect(container.args).toContain(`http://${RELEASE}-keto-read`)
+      expect(container.args.join(' ')).toMatch(new RegExp(`http://${RELEASE}-(keto-read|hydra-admin:4445)`))
     }
     const policies = docs(await readFile(join(out, 'network-policy.yaml'), 'utf8'))
     const kratosPolicy = policies.find((p) => p.metadata.name === `${RELEASE}-kratos-admin-internal`)!
@@ -204,6 +217,11 @@ describe('iam export helm', () => {
     expect(oryConfigErrors('oathkeeper', 'v26.2.0', oathkeeper)).toEqual([])
     expect(oathkeeper.authenticators.cookie_session.config.check_session_url).toBe(`http://${RELEASE}-kratos-public/sessions/whoami`)
     expect(oathkeeper.authorizers.remote_json.config.remote).toBe(`http://${RELEASE}-batch-auth:4470/check`)
+    expect(oathkeeper.authenticators.oauth2_introspection.config.introspection_url).toBe(`http://${RELEASE}-hydra-admin:4445/admin/oauth2/introspect`)
+
+    const hydra = parse(find('hydra', 'ConfigMap', `${RELEASE}-hydra`).data!['hydra.yaml']!) as Record<string, any>
+    expect(oryConfigErrors('hydra', 'v26.2.0', {...hydra, dsn: 'memory'})).toEqual([])
+    expect(hydra.strategies.access_token).toBe('opaque')
   })
 
   it('no exported or rendered file holds a value from .env or a private JWKS member', async () => {
@@ -215,7 +233,7 @@ describe('iam export helm', () => {
     const texts: [string, string][] = []
     for (const name of await readdir(out)) texts.push([name, await readFile(join(out, name), 'utf8')])
     for (const chart of CHARTS) texts.push([`helm template ${chart}`, await readFile(join(work, `rendered-${chart}.yaml`), 'utf8')])
-    expect(texts.length).toBe(8 + CHARTS.length)
+    expect(texts.length).toBe(9 + CHARTS.length)
     for (const [name, text] of texts) {
       for (const value of [...secrets, ...privates]) expect(text.includes(value), `${name} holds a secret value`).toBe(false)
       expect(text, name).not.toContain('PRIVATE KEY')
