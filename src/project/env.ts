@@ -6,6 +6,7 @@
  */
 import {externalDatabaseUrl, isManagedPostgres, managedPostgresUrl, type DatabaseServer} from '../config/database.js'
 import {resolveEnvRefs} from '../config/env.js'
+import {IamError} from '../errors.js'
 import type {IamConfig} from '../config/model.js'
 import {tokenHookConfig} from '../templates/hydra.js'
 import {isEnvRef, kratosAfterHooks} from '../templates/kratos.js'
@@ -29,10 +30,15 @@ export function databaseDsn(o: ServerEnvOptions, server: DatabaseServer): string
   if (database.urls) return resolveEnvRefs(externalDatabaseUrl(database, server), {...o.secrets, ...(o.env ?? process.env)})
   if (isManagedPostgres(database)) {
     const password = o.secrets.POSTGRES_PASSWORD
-    if (!password) throw new Error('POSTGRES_PASSWORD is missing from .env (iam render generates it)')
+    if (!password) throw missingSecret('POSTGRES_PASSWORD')
     return managedPostgresUrl({host: '127.0.0.1', port: ports.postgres, password, database: server})
   }
   return sqliteDsn(o.projectDir, server)
+}
+
+/** A secret this iam.yaml needs is not in `.env` (removed by hand): `iam render` generates what is missing. */
+function missingSecret(name: string): IamError {
+  return new IamError('SECRETS_MISSING', `.env lacks ${name}, which this iam.yaml needs.`, {suggestion: 'Run `iam render` to generate the missing secrets.', details: {missing: [name]}})
 }
 
 /** Env for `kratos migrate` and `kratos serve` (contains secrets: never log it). */
@@ -66,7 +72,7 @@ export function ketoEnv(o: ServerEnvOptions): Record<string, string> {
 export function hydraEnv(o: ServerEnvOptions, hookBaseUrl = `http://127.0.0.1:${o.config.ports.clientClaims}`): Record<string, string> {
   const secret = (name: 'HYDRA_SECRETS_SYSTEM' | 'HYDRA_PAIRWISE_SALT' | 'CLIENT_CLAIMS_SECRET'): string => {
     const value = o.secrets[name]
-    if (!value) throw new Error(`${name} is missing from .env (iam render generates it)`)
+    if (!value) throw missingSecret(name)
     return value
   }
   return {
