@@ -7,7 +7,7 @@ import {randomBytes} from 'node:crypto'
 
 import {withOry, type EndpointFlags, type OryClients, type OryContext} from '../admin/context.js'
 import {formatDuration, parseDurationMs} from '../config/duration.js'
-import {ROUTE_ID_PATTERN} from '../config/schema.js'
+import {ROUTE_ID_PATTERN, SCOPE_PATTERN} from '../config/schema.js'
 import {ExitCode, IamError} from '../errors.js'
 import type {HydraClient, TokenResponse} from '../ory/hydra-client.js'
 
@@ -36,7 +36,7 @@ export interface MachineClientSpec {
 
 /** Secrets shorter than this are refused: they stand alone between the internet and a client's tokens. */
 export const MIN_CLIENT_SECRET_LENGTH = 24
-const SCOPE = /^[!#-[\]-~]+$/
+const SCOPE = new RegExp(SCOPE_PATTERN)
 const ID = new RegExp(ROUTE_ID_PATTERN)
 const METADATA_KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/
 
@@ -104,13 +104,16 @@ export function toMachineClient(c: HydraClient): MachineClient {
   return {
     id: c.client_id,
     name: c.client_name || c.client_id,
-    scopes: (c.scope ?? '').split(' ').filter((s) => s !== ''),
+    scopes: scopeList(c.scope),
     audience: [...(c.audience ?? [])],
     metadata,
     ...(ttlMs === undefined ? {} : {tokenTtl: formatDuration(ttlMs)}),
     ...(c.created_at ? {createdAt: c.created_at} : {}),
   }
 }
+
+/** OAuth2's space-separated scope string as a list. */
+const scopeList = (scope: string | undefined): string[] => (scope ?? '').split(' ').filter((s) => s !== '')
 
 function hydraBody(spec: MachineClientSpec, secret: string): HydraClient {
   return {
@@ -187,7 +190,7 @@ export interface IssuedToken {
 /** The client-credentials grant: an access token (no refresh token, RFC 6749 §4.4.3). */
 export async function issueToken(hydra: Hydra, o: {id: string; secret: string; scopes?: string[]; audience?: string[]}): Promise<IssuedToken> {
   const res: TokenResponse = await hydra.hydraPublic.clientCredentials({clientId: o.id, secret: o.secret, scopes: o.scopes, audience: o.audience})
-  return {accessToken: res.access_token, tokenType: res.token_type, expiresIn: res.expires_in, scopes: (res.scope ?? '').split(' ').filter((s) => s !== '')}
+  return {accessToken: res.access_token, tokenType: res.token_type, expiresIn: res.expires_in, scopes: scopeList(res.scope)}
 }
 
 export type SeedClientStatus = 'created' | 'updated' | 'unchanged'

@@ -21,6 +21,8 @@ const object = (properties: Record<string, unknown>, extra: Record<string, unkno
 export const IDENTIFIER_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$'
 export const PROJECT_PATTERN = '^[a-z0-9][a-z0-9_-]*$'
 export const ROUTE_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$'
+/** An OAuth2 scope token (RFC 6749 §3.3): printable ASCII without space, `"` or a backslash. */
+export const SCOPE_PATTERN = '^[!#-\\[\\]-~]+$'
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const
 
 const namespaceName = {type: 'string', pattern: IDENTIFIER_PATTERN, description: 'A Keto namespace (an OPL class name).'}
@@ -144,7 +146,7 @@ export const iamConfigJsonSchema = {
               enum: ['anonymous', 'session', 'client', 'session-or-client'],
               description: 'session: Kratos cookie or session token. client: a Hydra access token (hydra.enabled). session-or-client: either.',
             },
-            scopes: {type: 'array', minItems: 1, uniqueItems: true, items: str('An OAuth2 scope.', {pattern: '^[!#-\\[\\]-~]+$'}), description: 'client / session-or-client routes: scopes a client token must hold (all of them).'},
+            scopes: {type: 'array', minItems: 1, uniqueItems: true, items: str('An OAuth2 scope.', {pattern: SCOPE_PATTERN}), description: 'client / session-or-client routes: scopes a client token must hold (all of them).'},
             audience: str('`aud` of the id_token minted for this route.'),
             authorization: object({
               roles: {type: 'array', minItems: 1, uniqueItems: true, items: str('A role name.'), description: 'Allowed when the session has any of these roles.'},
@@ -183,7 +185,7 @@ export const iamConfigJsonSchema = {
               id: str('The client id (stable: services name it).', {pattern: ROUTE_ID_PATTERN}),
               name: str('Display name (default: the id).'),
               secret: str('The client secret, at least 24 characters: use ${VAR} to keep it out of the file.'),
-              scopes: {type: 'array', uniqueItems: true, items: str('An OAuth2 scope.', {pattern: '^[!#-\\[\\]-~]+$'})},
+              scopes: {type: 'array', uniqueItems: true, items: str('An OAuth2 scope.', {pattern: SCOPE_PATTERN})},
               audience: {type: 'array', uniqueItems: true, items: str('An audience the client may ask for.')},
               metadata: {type: 'object', additionalProperties: {type: 'string'}, description: 'Free claims for its tokens, e.g. {namespace: acme, tier: gold}.'},
               tokenTtl: duration("Its access tokens' lifetime (default hydra.accessTokenTtl)."),

@@ -32,7 +32,7 @@ export interface SeedReport {
  * reports everything as existing and writes nothing. `${VAR}` in passwords are resolved here, at the point of use.
  */
 export async function applySeed(
-  deps: {keto: KetoClient; kratos: KratosAdminClient; hydra?: HydraAdminClient; hydraPublic?: HydraPublicClient; shape: RoleTupleShape; schemaId: string},
+  deps: {keto: KetoClient; kratos: KratosAdminClient; hydra: HydraAdminClient; hydraPublic: HydraPublicClient; shape: RoleTupleShape; schemaId: string},
   seed: SeedConfig,
   o: {env?: NodeJS.ProcessEnv} = {},
 ): Promise<SeedReport> {
@@ -63,14 +63,11 @@ export async function applySeed(
 }
 
 /** Each seed client made to exist as written (its secret from ${VAR}, resolved here); a failure is its entry's. */
-async function seedClients(deps: {hydra?: HydraAdminClient; hydraPublic?: HydraPublicClient}, seed: SeedConfig, env: NodeJS.ProcessEnv): Promise<SeedClientOutcome[]> {
-  if (seed.clients.length === 0) return []
-  const {hydra, hydraPublic} = deps
-  if (!hydra || !hydraPublic) throw new Error('seed.clients needs Hydra clients')
+async function seedClients(hydra: {hydra: HydraAdminClient; hydraPublic: HydraPublicClient}, seed: SeedConfig, env: NodeJS.ProcessEnv): Promise<SeedClientOutcome[]> {
   const out: SeedClientOutcome[] = []
   for (const client of seed.clients) {
     try {
-      const status = await ensureClient({hydra, hydraPublic}, {...client, secret: resolveEnvRefs(client.secret, env)})
+      const status = await ensureClient(hydra, {...client, secret: resolveEnvRefs(client.secret, env)})
       out.push({id: client.id, status})
     } catch (error) {
       if (isUnreachable(error)) throw error
