@@ -100,9 +100,9 @@ export const ERROR_CODES = {
   USER_INVALID: 'a user given on the command line is invalid',
   USER_NOT_FOUND: 'no such user',
   VERIFY_FAILED: 'an installed binary does not report the pinned version',
-  WEBHOOK_SECRET_MISSING: 'the role webhook has no shared secret',
-  WEBHOOK_SECRET_UNREADABLE: 'the role webhook secret file cannot be read',
-  WEBHOOK_SECRET_WEAK: 'the role webhook secret is too short',
+  WEBHOOK_SECRET_MISSING: 'a web hook server (role-webhook, client-claims) has no shared secret',
+  WEBHOOK_SECRET_UNREADABLE: "a web hook server's secret file cannot be read",
+  WEBHOOK_SECRET_WEAK: "a web hook server's secret is too short",
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {ServeCommand, serveFlags} from '../../cli/serve-command.js'
 import {resolveOryContext} from '../../admin/context.js'
 import {CLIENT_CLAIMS_DEFAULTS, clientClaimsSettingsFrom, resolveClientClaimsOptions} from '../../servers/client-claims/config.js'
-import {loadWebhookSecret} from '../../servers/role-webhook/secret.js'
+import {loadWebhookSecret} from '../../servers/http/webhook-secret.js'
 import {CLIENT_CLAIMS_PATH, CLIENT_CLAIMS_SECRET_ENV} from '../../servers/client-claims/protocol.js'
 import {startClientClaims} from '../../servers/client-claims/server.js'
 

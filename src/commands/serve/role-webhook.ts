@@ -2,9 +2,9 @@ import {Flags} from '@oclif/core'
 
 import {ServeCommand, serveFlags} from '../../cli/serve-command.js'
 import {resolveOryContext} from '../../admin/context.js'
-import {loadWebhookSecret, WEBHOOK_SECRET_ENV} from '../../servers/role-webhook/secret.js'
+import {loadWebhookSecret} from '../../servers/http/webhook-secret.js'
 import {resolveRoleWebhookOptions, ROLE_WEBHOOK_DEFAULTS, roleWebhookSettingsFrom} from '../../servers/role-webhook/config.js'
-import {HOOK_PATH, INJECT_ROLES_PATH, startRoleWebhook} from '../../servers/role-webhook/server.js'
+import {HOOK_PATH, INJECT_ROLES_PATH, startRoleWebhook, WEBHOOK_SECRET_ENV} from '../../servers/role-webhook/server.js'
 
 export default class ServeRoleWebhook extends ServeCommand<typeof ServeRoleWebhook> {
   static override description = `Run the role webhook Kratos calls after login and registration.
@@ -44,7 +44,7 @@ the identity is stored. If the webhook itself is unreachable, Kratos fails the l
   async run(): Promise<void> {
     const f = this.flags
     const logger = this.createLogger('role-webhook', f['log-level'])
-    const secret = await loadWebhookSecret({secretFile: f['secret-file'], warn: (message) => logger.warn(message)})
+    const secret = await loadWebhookSecret({envName: WEBHOOK_SECRET_ENV, server: 'The role webhook', secretFile: f['secret-file'], warn: (message) => logger.warn(message)})
     // -C, else ./iam.yaml when present (the native runtime starts it in the project directory).
     const {config} = await resolveOryContext({dir: f.dir})
     const options = resolveRoleWebhookOptions(

@@ -11,7 +11,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 
 import {HydraAdminClient} from '../../ory/hydra-client.js'
 import {CLIENT_CLAIMS_PATH} from './protocol.js'
-import {presentedSecret, secretDigest, secretMatches} from '../role-webhook/secret.js'
+import {presentedSecret, secretDigest, secretMatches} from '../http/webhook-secret.js'
 import {
   badRequest,
   cached,

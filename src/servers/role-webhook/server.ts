@@ -18,9 +18,11 @@ import {
   type Logger,
   type RunningServer,
 } from '../http/index.js'
-import {presentedSecret, secretDigest, secretMatches} from './secret.js'
+import {presentedSecret, secretDigest, secretMatches} from '../http/webhook-secret.js'
 
 export const HOOK_PATH = '/hooks/kratos'
+/** The environment variable holding the key Kratos presents. */
+export const WEBHOOK_SECRET_ENV = 'ROLE_WEBHOOK_SECRET'
 /** Compatibility with the public role webhook teams already run: same path and body. */
 export const INJECT_ROLES_PATH = '/inject-roles'
 

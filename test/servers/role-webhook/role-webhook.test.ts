@@ -4,7 +4,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {KetoClient} from '../../../src/ory/keto-client.js'
 import {KratosAdminClient, type Identity} from '../../../src/ory/kratos-client.js'
 import {createLogger} from '../../../src/servers/http/index.js'
-import {WEBHOOK_SECRET_HEADER} from '../../../src/servers/role-webhook/secret.js'
+import {WEBHOOK_SECRET_HEADER} from '../../../src/servers/http/webhook-secret.js'
 import {INTERRUPT_MESSAGE, INTERRUPT_STATUS, startRoleWebhook, type RoleWebhook} from '../../../src/servers/role-webhook/server.js'
 import {startKeto, startKratos} from '../../harness/index.js'
 

@@ -3,7 +3,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {loadWebhookSecret, secretDigest, secretMatches} from '../../../src/servers/role-webhook/secret.js'
+import {loadWebhookSecret, secretDigest, secretMatches} from '../../../src/servers/http/webhook-secret.js'
 
 describe('webhook secret', () => {
   it('matches only the exact secret, whatever the presented length', () => {
@@ -19,11 +19,11 @@ describe('webhook secret', () => {
     try {
       const file = join(dir, 'secret')
       await writeFile(file, 'from-the-file-0123456789\n', {mode: 0o600})
-      expect(await loadWebhookSecret({secretFile: file, env: {ROLE_WEBHOOK_SECRET: 'from-the-env-0123456789'}})).toBe('from-the-file-0123456789')
-      expect(await loadWebhookSecret({env: {ROLE_WEBHOOK_SECRET: 'from-the-env-0123456789'}})).toBe('from-the-env-0123456789')
-      await expect(loadWebhookSecret({env: {}})).rejects.toMatchObject({code: 'WEBHOOK_SECRET_MISSING', exitCode: 2})
-      await expect(loadWebhookSecret({env: {ROLE_WEBHOOK_SECRET: 'short'}})).rejects.toMatchObject({code: 'WEBHOOK_SECRET_WEAK'})
-      await expect(loadWebhookSecret({secretFile: join(dir, 'missing')})).rejects.toMatchObject({code: 'WEBHOOK_SECRET_UNREADABLE'})
+      expect(await loadWebhookSecret({envName: 'ROLE_WEBHOOK_SECRET', server: 'The role webhook', secretFile: file, env: {ROLE_WEBHOOK_SECRET: 'from-the-env-0123456789'}})).toBe('from-the-file-0123456789')
+      expect(await loadWebhookSecret({envName: 'ROLE_WEBHOOK_SECRET', server: 'The role webhook', env: {ROLE_WEBHOOK_SECRET: 'from-the-env-0123456789'}})).toBe('from-the-env-0123456789')
+      await expect(loadWebhookSecret({envName: 'ROLE_WEBHOOK_SECRET', server: 'The role webhook', env: {}})).rejects.toMatchObject({code: 'WEBHOOK_SECRET_MISSING', exitCode: 2})
+      await expect(loadWebhookSecret({envName: 'ROLE_WEBHOOK_SECRET', server: 'The role webhook', env: {ROLE_WEBHOOK_SECRET: 'short'}})).rejects.toMatchObject({code: 'WEBHOOK_SECRET_WEAK'})
+      await expect(loadWebhookSecret({envName: 'ROLE_WEBHOOK_SECRET', server: 'The role webhook', secretFile: join(dir, 'missing')})).rejects.toMatchObject({code: 'WEBHOOK_SECRET_UNREADABLE'})
     } finally {
       await rm(dir, {recursive: true, force: true})
     }

@@ -3,6 +3,12 @@ import {readFile, stat} from 'node:fs/promises'
 
 import {ExitCode, IamError} from '../../errors.js'
 
+/*
+ * The shared key of a web hook a server of ours answers (the role webhook Kratos calls, the token hook Hydra calls):
+ * loaded from a file or the environment, refused when short, presented as `Authorization: Bearer <key>`, compared in
+ * constant time.
+ */
+
 /**
  * The header Kratos' web_hook `auth: {type: api_key, config: {name, value, in: header}}` sends: `Authorization:
  * Bearer <secret>`. Kratos logs every hook request's headers and redacts only Authorization, Cookie, Set-Cookie and
@@ -15,8 +21,7 @@ export function presentedSecret(header: string | string[] | undefined): string |
   if (typeof header !== 'string' || header.slice(0, 7).toLowerCase() !== 'bearer ') return undefined
   return header.slice(7)
 }
-export const WEBHOOK_SECRET_ENV = 'ROLE_WEBHOOK_SECRET'
-/** Shorter secrets are refused: the header is the only thing standing between the internet and role writes. */
+/** Shorter secrets are refused: the header is the only thing standing between the internet and what the hook does. */
 export const MIN_SECRET_LENGTH = 16
 
 /**
@@ -34,12 +39,11 @@ export function secretDigest(secret: string): Buffer {
 }
 
 /**
- * The webhook secret from --secret-file (trailing newline trimmed) or $ROLE_WEBHOOK_SECRET. Refuses to run
+ * The hook's key from --secret-file (trailing newline trimmed) or $<envName>. Refuses to run
  * without one, or with one too short to resist guessing. Never echoes the value.
  */
-export async function loadWebhookSecret(o: {secretFile?: string; env?: NodeJS.ProcessEnv; warn?: (message: string) => void; envName?: string; server?: string}): Promise<string> {
-  const envName = o.envName ?? WEBHOOK_SECRET_ENV
-  const server = o.server ?? 'The role webhook'
+export async function loadWebhookSecret(o: {envName: string; server: string; secretFile?: string; env?: NodeJS.ProcessEnv; warn?: (message: string) => void}): Promise<string> {
+  const {envName, server} = o
   let secret: string | undefined
   let source: string
   if (o.secretFile !== undefined) {
